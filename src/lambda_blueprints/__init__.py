@@ -1,0 +1,30 @@
+"""Secure, nag-clean AWS CDK v2 constructs for the serverless architectures of the AWS Compute blog.
+
+The public API is re-exported here lazily: ``lambda_blueprints.runtime`` (Lambda handler
+code) and ``lambda_blueprints.testing`` (the local cloud) import without loading aws_cdk.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "StreamTrigger": "lambda_blueprints.constructs.stream_trigger",
+    "TableAuditTrail": "lambda_blueprints.patterns.table_audit_trail",
+}
+
+__all__ = ["StreamTrigger", "TableAuditTrail", "__version__"]
+
+if TYPE_CHECKING:
+    from lambda_blueprints.constructs.stream_trigger import StreamTrigger
+    from lambda_blueprints.patterns.table_audit_trail import TableAuditTrail
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lambda_blueprints' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

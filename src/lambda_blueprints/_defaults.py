@@ -1,0 +1,303 @@
+"""Secure, operable defaults shared by every construct of the library.
+
+Constructs build their functions, queues and alarms through these helpers so that every
+resource the library creates starts from the same baseline; a construct may strengthen a
+default, never weaken it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct, IConstruct
+
+#: Newest Python runtime that aws-cdk-lib offers and cdk-nag's LambdaLatestVersion accepts.
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
+#: Graviton: about 20% cheaper per GB-second than x86_64 for the same work.
+ARCHITECTURE = lambda_.Architecture.ARM_64
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+MEMORY_SIZE_MIB = 256
+TIMEOUT = Duration.seconds(30)
+
+#: Version of the AWS-published Powertools for AWS Lambda (Python) v3 layer. The layer is
+#: published with the same version number for every Python version and architecture.
+POWERTOOLS_LAYER_VERSION = 38
+#: The account that publishes the Powertools layers in the commercial partition.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+
+#: Stream event source mappings: retries before a batch goes to the on-failure
+#: destination. Bisection does not use up retries, so 3 still isolates a poison record.
+STREAM_RETRY_ATTEMPTS = 3
+#: Stream event source mappings: records older than this go to the on-failure destination.
+STREAM_MAX_RECORD_AGE = Duration.hours(24)
+#: DynamoDB Streams keeps records for 24 hours; the retention cannot be changed.
+DYNAMODB_STREAM_RETENTION = Duration.hours(24)
+#: Kinesis Data Streams default retention, used when the retention of a stream is unknown.
+KINESIS_DEFAULT_RETENTION = Duration.hours(24)
+#: SQS maximum retention: failure records stay as long as SQS allows.
+FAILURE_QUEUE_RETENTION = Duration.days(14)
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def runtime_code() -> lambda_.Code:
+    """Return the one asset that holds all handler code of the library (``runtime/``).
+
+    Handlers share helpers by relative import, and the same modules import unchanged in
+    tests as ``lambda_blueprints.runtime.<fn>.handler`` and in Lambda as
+    ``runtime.<fn>.handler``. The asset contains nothing but the runtime package.
+    """
+    return lambda_.Code.from_asset(
+        str(_PACKAGE_DIR),
+        exclude=["*", "!runtime", "!runtime/**", "**/__pycache__", "**/*.pyc"],
+    )
+
+
+def powertools_layer(scope: Construct, architecture: lambda_.Architecture) -> lambda_.ILayerVersion:
+    """Return the AWS-published Powertools layer for the architecture, once per stack."""
+    stack = Stack.of(scope)
+    # jsii hands out a new proxy per access: compare architectures by name, not identity.
+    suffix = "arm64" if architecture.name == lambda_.Architecture.ARM_64.name else "x86_64"
+    construct_id = f"PowertoolsLayer{suffix.replace('_', '')}"
+    existing = stack.node.try_find_child(construct_id)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    python_tag = PYTHON_RUNTIME.name.replace(".", "")  # python3.14 -> python314
+    arn = (
+        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{python_tag}-{suffix}:{POWERTOOLS_LAYER_VERSION}"
+    )
+    return lambda_.LayerVersion.from_layer_version_arn(stack, construct_id, arn)
+
+
+def build_function(
+    scope: Construct,
+    *,
+    handler: str,
+    service_name: str,
+    description: str,
+    memory_size: int = MEMORY_SIZE_MIB,
+    timeout: Duration = TIMEOUT,
+    environment: Mapping[str, str] | None = None,
+    log_retention: logs.RetentionDays = LOG_RETENTION,
+    log_level: str = "INFO",
+    encryption_key: kms.IKey | None = None,
+    reserved_concurrent_executions: int | None = None,
+    wildcard_resource_note: str = "",
+) -> tuple[lambda_.Function, logs.LogGroup, iam.Role]:
+    """Create a function with the library's baseline under ``scope``.
+
+    Defines ``Role`` (its own, no managed policies), ``LogGroup`` (explicit, finite
+    retention, removed with the stack) and ``Function`` (latest Python runtime, ARM64, JSON
+    logs, active tracing, Powertools layer, recursive loops terminated).
+
+    Args:
+        scope: The construct that owns the three resources.
+        handler: Handler path inside the runtime asset, e.g.
+            ``runtime.audit_trail.handler.lambda_handler``.
+        service_name: ``POWERTOOLS_SERVICE_NAME`` of the function.
+        description: The function description.
+        memory_size: Memory in MiB (128-10240).
+        timeout: Function timeout (1 s-15 min).
+        environment: Extra environment variables.
+        log_retention: Retention of the log group.
+        log_level: Application log level (``DEBUG``, ``INFO``, ``WARN``, ``ERROR``).
+        encryption_key: Optional customer managed key for the log group and the
+            environment variables.
+        reserved_concurrent_executions: Optional reserved concurrency.
+        wildcard_resource_note: Why further actions that the caller grants the role need
+            ``Resource: *`` (added to the cdk-nag acknowledgment of the role).
+
+    Returns:
+        The function, its log group and its role.
+    """
+    if encryption_key is not None:
+        allow_logs_to_use(encryption_key)
+    role = iam.Role(
+        scope,
+        "Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"Execution role of {service_name}",
+    )
+    log_group = logs.LogGroup(
+        scope,
+        "LogGroup",
+        retention=log_retention,
+        encryption_key=encryption_key,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    env = {
+        "POWERTOOLS_SERVICE_NAME": service_name,
+        "POWERTOOLS_LOG_LEVEL": log_level,
+    }
+    env.update(environment or {})
+    function = lambda_.Function(
+        scope,
+        "Function",
+        runtime=PYTHON_RUNTIME,
+        architecture=ARCHITECTURE,
+        code=runtime_code(),
+        handler=handler,
+        description=description,
+        role=role,
+        memory_size=memory_size,
+        timeout=timeout,
+        environment=env,
+        environment_encryption=encryption_key,
+        layers=[powertools_layer(scope, ARCHITECTURE)],
+        log_group=log_group,
+        logging_format=lambda_.LoggingFormat.JSON,
+        application_log_level_v2=lambda_.ApplicationLogLevel(log_level),
+        system_log_level_v2=lambda_.SystemLogLevel.WARN,
+        tracing=lambda_.Tracing.ACTIVE,
+        recursive_loop=lambda_.RecursiveLoop.TERMINATE,
+        reserved_concurrent_executions=reserved_concurrent_executions,
+    )
+    log_group.grant_write(role)
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level "
+        "permissions; active tracing adds them and they allow nothing else."
+        + (f" {wildcard_resource_note}" if wildcard_resource_note else ""),
+    )
+    return function, log_group, role
+
+
+def allow_logs_to_use(key: kms.IKey) -> None:
+    """Let CloudWatch Logs encrypt this account and region's log groups with ``key``.
+
+    Without it, creating a log group encrypted with the key fails. A key imported from
+    elsewhere keeps its own policy, which must already allow this.
+    """
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogsOfThisRegion",
+            principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+            actions=[
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:DescribeKey",
+            ],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                    )
+                }
+            },
+        )
+    )
+
+
+def failure_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    encryption_key: kms.IKey | None = None,
+) -> sqs.Queue:
+    """Create an encrypted, TLS-only queue that keeps failure records for 14 days.
+
+    The queue is a terminal store (an on-failure destination or a dead-letter queue): it has
+    no redrive of its own, which the acknowledgments on it record.
+    """
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.SQS_MANAGED,
+        encryption_master_key=encryption_key,
+        enforce_ssl=True,
+        retention_period=FAILURE_QUEUE_RETENTION,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    reason = (
+        "This queue is itself the failure destination that holds records no consumer could "
+        "process; a redrive target behind it would only move the same records again."
+    )
+    acknowledge(queue, "AwsSolutions-SQS3", reason)
+    acknowledge(queue, "Serverless-SQSRedrivePolicy", reason)
+    return queue
+
+
+def add_alarm_action(alarm: cloudwatch.Alarm, topic: sns.ITopic | None) -> cloudwatch.Alarm:
+    """Send the alarm's ALARM and OK transitions to ``topic`` when one is given."""
+    if topic is not None:
+        action = cloudwatch_actions.SnsAction(topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+    return alarm
+
+
+def function_alarms(
+    scope: Construct,
+    function: lambda_.IFunction,
+    *,
+    topic: sns.ITopic | None,
+) -> dict[str, cloudwatch.Alarm]:
+    """Create the Errors and Throttles alarms of one function, dimensioned by its name."""
+    errors = cloudwatch.Alarm(
+        scope,
+        "ErrorsAlarm",
+        alarm_description="The function raised errors: whole batches failed and are retried.",
+        metric=function.metric_errors(period=Duration.minutes(1), statistic="Sum"),
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    throttles = cloudwatch.Alarm(
+        scope,
+        "ThrottlesAlarm",
+        alarm_description="Invocations of the function were throttled.",
+        metric=function.metric_throttles(period=Duration.minutes(1), statistic="Sum"),
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    return {
+        "errors": add_alarm_action(errors, topic),
+        "throttles": add_alarm_action(throttles, topic),
+    }
+
+
+def queue_depth_alarm(
+    scope: Construct,
+    construct_id: str,
+    queue: sqs.IQueue,
+    *,
+    topic: sns.ITopic | None,
+    description: str,
+) -> cloudwatch.Alarm:
+    """Alarm as soon as one message waits in ``queue`` (a failure store should stay empty)."""
+    alarm = cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_description=description,
+        metric=queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(1), statistic="Maximum"
+        ),
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    return add_alarm_action(alarm, topic)
+
+
+def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
+    """Acknowledge one cdk-nag finding on ``construct`` and everything below it."""
+    Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))

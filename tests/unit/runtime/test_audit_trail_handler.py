@@ -1,0 +1,340 @@
+"""The audit trail handler against moto, with real DynamoDB stream records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from lambda_blueprints.runtime.audit_trail import handler
+from lambda_blueprints.runtime.audit_trail.changes import entity_key
+from lambda_blueprints.testing import (
+    LambdaContext,
+    dynamodb_stream_event,
+    dynamodb_stream_record,
+    read_stream_records,
+)
+
+
+@dataclass
+class Cloud:
+    users: Any
+    stream_arn: str
+    audit_table: str
+    queue_url: str
+
+    def audit_items(self, user_id: str) -> list[dict[str, Any]]:
+        table = boto3.resource("dynamodb").Table(self.audit_table)
+        pk = entity_key("users", {"userId": {"S": user_id}})
+        items = table.query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": pk}
+        )["Items"]
+        return list(items)
+
+    def failure_messages(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        messages = sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        return messages
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
+    with mock_aws():
+        dynamodb = boto3.resource("dynamodb")
+        users = dynamodb.create_table(
+            TableName="users",
+            KeySchema=[{"AttributeName": "userId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "userId", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        dynamodb.create_table(
+            TableName="audit",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        queue_url = boto3.client("sqs").create_queue(QueueName="failures")["QueueUrl"]
+        monkeypatch.setenv("AUDIT_TABLE_NAME", "audit")
+        monkeypatch.setenv("FAILURE_QUEUE_URL", queue_url)
+        monkeypatch.setenv("AUDIT_RETENTION_DAYS", "0")
+        handler.dynamodb_client.cache_clear()
+        handler.sqs_client.cache_clear()
+        yield Cloud(users, users.latest_stream_arn, "audit", queue_url)
+        handler.dynamodb_client.cache_clear()
+        handler.sqs_client.cache_clear()
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    return handler.lambda_handler(event, LambdaContext(function_name="audit-trail"))
+
+
+def test_insert_modify_remove_write_one_audit_item_each(cloud: Cloud) -> None:
+    cloud.users.put_item(Item={"userId": "u-1", "name": "Ada", "age": 36, "roles": {"admin"}})
+    cloud.users.update_item(
+        Key={"userId": "u-1"},
+        UpdateExpression="SET age = :age REMOVE #roles",
+        ExpressionAttributeNames={"#roles": "roles"},
+        ExpressionAttributeValues={":age": 37},
+    )
+    cloud.users.delete_item(Key={"userId": "u-1"})
+    records = read_stream_records(cloud.stream_arn)
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
+
+    response = invoke(dynamodb_stream_event(*records))
+
+    assert response == {"batchItemFailures": []}
+    items = cloud.audit_items("u-1")
+    assert [i["eventName"] for i in items] == ["INSERT", "MODIFY", "REMOVE"]
+    insert, modify, remove = items
+    assert insert["changedAttributes"] == ["age", "name", "roles", "userId"]
+    assert insert["changes"]["name"] == {"change": "added", "new": "Ada"}
+    assert modify["changedAttributes"] == ["age", "roles"]
+    assert modify["changes"]["age"] == {"change": "modified", "old": 36, "new": 37}
+    assert modify["changes"]["roles"] == {"change": "removed", "old": {"admin"}}
+    assert remove["changes"]["userId"] == {"change": "removed", "old": "u-1"}
+    assert {i["eventId"] for i in items} == {r["eventID"] for r in records}
+    assert all(i["sourceTable"] == "users" and i["actor"] == "application" for i in items)
+    assert "expiresAt" not in insert
+
+
+def test_redelivered_records_are_not_written_twice(cloud: Cloud) -> None:
+    cloud.users.put_item(Item={"userId": "u-2", "name": "Grace"})
+    cloud.users.update_item(
+        Key={"userId": "u-2"},
+        UpdateExpression="SET #n = :n",
+        ExpressionAttributeNames={"#n": "name"},
+        ExpressionAttributeValues={":n": "Grace Hopper"},
+    )
+    event = dynamodb_stream_event(*read_stream_records(cloud.stream_arn))
+    invoke(event)
+    first = cloud.audit_items("u-2")
+
+    # A retry resumes at the first failed record and redelivers the ones after it.
+    assert invoke(event) == {"batchItemFailures": []}
+
+    assert cloud.audit_items("u-2") == first
+    assert len(first) == 2
+
+
+def test_poison_record_goes_to_failure_queue_and_batch_continues(cloud: Cloud) -> None:
+    good = dynamodb_stream_record("INSERT", {"userId": "u-3"}, new_image={"userId": "u-3"})
+    poison = dynamodb_stream_record("INSERT", {"userId": "u-4"}, new_image={"userId": "u-4"})
+    poison["dynamodb"]["NewImage"]["age"] = {"N": "not-a-number"}
+    later = dynamodb_stream_record(
+        "MODIFY",
+        {"userId": "u-3"},
+        old_image={"userId": "u-3"},
+        new_image={"userId": "u-3", "plan": "pro"},
+    )
+
+    response = invoke(dynamodb_stream_event(good, poison, later))
+
+    assert response == {"batchItemFailures": []}
+    assert [i["eventName"] for i in cloud.audit_items("u-3")] == ["INSERT", "MODIFY"]
+    assert cloud.audit_items("u-4") == []
+    (message,) = cloud.failure_messages()
+    body = json.loads(message["Body"])
+    assert body["reason"] == "MALFORMED_RECORD"
+    assert "age" in body["detail"]
+    assert body["record"] == poison
+    assert body["functionName"] == "audit-trail"
+    assert body["sequenceNumber"] == poison["dynamodb"]["SequenceNumber"]
+    assert message["MessageAttributes"]["reason"]["StringValue"] == "MALFORMED_RECORD"
+
+
+@pytest.mark.parametrize(
+    ("view_type", "event_name"),
+    [("KEYS_ONLY", "INSERT"), ("NEW_IMAGE", "MODIFY"), ("OLD_IMAGE", "MODIFY")],
+)
+def test_record_without_needed_image_goes_to_failure_queue(
+    cloud: Cloud, view_type: str, event_name: str
+) -> None:
+    record = dynamodb_stream_record(
+        event_name,  # type: ignore[arg-type]
+        {"userId": "u-5"},
+        old_image={"userId": "u-5"},
+        new_image={"userId": "u-5", "x": 1},
+        view_type=view_type,  # type: ignore[arg-type]
+    )
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    (message,) = cloud.failure_messages()
+    body = json.loads(message["Body"])
+    assert body["reason"] == "MISSING_IMAGE"
+    assert view_type in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        pytest.param(lambda r: r.update(eventName="UPSERT"), id="unknown-event-name"),
+        pytest.param(lambda r: r.pop("eventID"), id="no-event-id"),
+        pytest.param(lambda r: r["dynamodb"].pop("Keys"), id="no-keys"),
+        pytest.param(lambda r: r["dynamodb"].update(SequenceNumber="12x"), id="bad-sequence"),
+        pytest.param(lambda r: r.update(eventSourceARN="arn:aws:kinesis:x"), id="not-a-table"),
+        pytest.param(
+            lambda r: r["dynamodb"]["NewImage"].update(tags={"SS": "a"}), id="set-not-a-list"
+        ),
+        pytest.param(
+            lambda r: r["dynamodb"]["NewImage"].update(blob={"B": "***"}), id="bad-base64"
+        ),
+        pytest.param(lambda r: r["dynamodb"]["NewImage"].update(odd={"X": "1"}), id="unknown-type"),
+    ],
+)
+def test_every_kind_of_malformed_record_is_kept_with_a_reason(cloud: Cloud, breakage: Any) -> None:
+    record = dynamodb_stream_record("INSERT", {"userId": "u-6"}, new_image={"userId": "u-6"})
+    breakage(record)
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    (message,) = cloud.failure_messages()
+    assert json.loads(message["Body"])["reason"] == "MALFORMED_RECORD"
+    assert cloud.audit_items("u-6") == []
+
+
+def test_transient_failure_is_reported_and_the_rest_is_kept(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [
+        dynamodb_stream_record("INSERT", {"userId": f"u-{n}"}, new_image={"userId": f"u-{n}"})
+        for n in (10, 11, 12)
+    ]
+    client = handler.dynamodb_client()
+    real_put = client.put_item
+
+    def flaky_put(**kwargs: Any) -> Any:
+        if kwargs["Item"]["eventId"]["S"] == records[1]["eventID"]:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                "PutItem",
+            )
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(client, "put_item", flaky_put)
+
+    response = invoke(dynamodb_stream_event(*records))
+
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]
+    }
+    assert len(cloud.audit_items("u-10")) == 1
+    assert cloud.audit_items("u-11") == []
+    assert len(cloud.audit_items("u-12")) == 1
+    assert cloud.failure_messages() == []
+
+
+def test_poison_record_is_retried_when_the_failure_queue_is_unreachable(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = dynamodb_stream_record("INSERT", {"userId": "u-20"}, new_image={"userId": "u-20"})
+    poison = dynamodb_stream_record("INSERT", {"userId": "u-21"}, new_image={"userId": "u-21"})
+    poison["eventName"] = "UPSERT"
+    monkeypatch.setenv("FAILURE_QUEUE_URL", cloud.queue_url + "-missing")
+
+    response = invoke(dynamodb_stream_event(good, poison))
+
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": poison["dynamodb"]["SequenceNumber"]}]
+    }
+    assert len(cloud.audit_items("u-20")) == 1
+
+
+def test_batch_that_fails_whole_raises_so_lambda_retries_it(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = handler.dynamodb_client()
+
+    def down(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "PutItem")
+
+    monkeypatch.setattr(client, "put_item", down)
+    record = dynamodb_stream_record("INSERT", {"userId": "u-30"}, new_image={"userId": "u-30"})
+
+    with pytest.raises(BatchProcessingError):
+        invoke(dynamodb_stream_event(record))
+
+
+def test_binary_values_and_sets_are_audited_exactly(cloud: Cloud) -> None:
+    cloud.users.put_item(
+        Item={"userId": "u-40", "avatar": b"\x89PNG\x00", "keys": {b"k1", b"k2"}, "scores": {1, 2}}
+    )
+    records = read_stream_records(cloud.stream_arn)
+
+    assert invoke(dynamodb_stream_event(*records)) == {"batchItemFailures": []}
+
+    (item,) = cloud.audit_items("u-40")
+    assert item["changes"]["avatar"]["new"].value == b"\x89PNG\x00"
+    assert {b.value for b in item["changes"]["keys"]["new"]} == {b"k1", b"k2"}
+    assert item["changes"]["scores"]["new"] == {1, 2}
+
+
+def test_equal_values_in_another_spelling_are_not_a_change(cloud: Cloud) -> None:
+    record = dynamodb_stream_record(
+        "MODIFY",
+        {"userId": "u-50"},
+        old_image={"userId": "u-50", "n": 1, "tags": {"a", "b"}},
+        new_image={"userId": "u-50", "n": 1, "tags": {"a", "b"}},
+    )
+    record["dynamodb"]["NewImage"]["n"] = {"N": "1.0"}
+    record["dynamodb"]["NewImage"]["tags"] = {"SS": ["b", "a"]}
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    assert cloud.audit_items("u-50") == []
+
+
+def test_time_to_live_deletion_is_attributed_to_ttl(cloud: Cloud) -> None:
+    record = dynamodb_stream_record(
+        "REMOVE", {"userId": "u-60"}, old_image={"userId": "u-60"}, ttl_delete=True
+    )
+
+    invoke(dynamodb_stream_event(record))
+
+    (item,) = cloud.audit_items("u-60")
+    assert item["actor"] == "ttl"
+
+
+def test_audit_retention_sets_the_expiry(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIT_RETENTION_DAYS", "30")
+    monkeypatch.setattr(handler.time, "time", lambda: 1_700_000_000.0)
+    record = dynamodb_stream_record("INSERT", {"userId": "u-70"}, new_image={"userId": "u-70"})
+
+    invoke(dynamodb_stream_event(record))
+
+    (item,) = cloud.audit_items("u-70")
+    assert item["expiresAt"] == 1_700_000_000 + 30 * 86_400
+
+
+def test_values_too_large_for_one_item_are_replaced_by_digests(cloud: Cloud) -> None:
+    big_old, big_new = "a" * 300_000, "b" * 300_000
+    record = dynamodb_stream_record(
+        "MODIFY",
+        {"userId": "u-80"},
+        old_image={"userId": "u-80", "bio": big_old},
+        new_image={"userId": "u-80", "bio": big_new},
+    )
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    (item,) = cloud.audit_items("u-80")
+    assert item["valuesOmitted"] is True
+    assert item["changedAttributes"] == ["bio"]
+    assert len(item["changes"]["bio"]["old"]["sha256"]) == 64
+    assert item["changes"]["bio"]["old"]["sha256"] != item["changes"]["bio"]["new"]["sha256"]
