@@ -209,7 +209,7 @@ def failure_queue(
     *,
     encryption_key: kms.IKey | None = None,
 ) -> sqs.Queue:
-    """Create an encrypted, TLS-only queue that keeps failure records for 14 days.
+    """Create a KMS-encrypted, TLS-only queue that keeps failure records for 14 days.
 
     The queue is a terminal store (an on-failure destination or a dead-letter queue): it has
     no redrive of its own, which the acknowledgments on it record.
@@ -217,7 +217,9 @@ def failure_queue(
     queue = sqs.Queue(
         scope,
         construct_id,
-        encryption=sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.SQS_MANAGED,
+        # SSE-KMS with the AWS managed key (alias/aws/sqs) unless a key is given: key use
+        # shows in CloudTrail, and the key policy already admits the account's principals.
+        encryption=sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.KMS_MANAGED,
         encryption_master_key=encryption_key,
         enforce_ssl=True,
         retention_period=FAILURE_QUEUE_RETENTION,

@@ -164,7 +164,7 @@ def test_failure_queue_is_encrypted_tls_only_and_kept(new_stack: NewStack) -> No
     template.has_resource(
         "AWS::SQS::Queue",
         {
-            "Properties": {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600},
+            "Properties": {"KmsMasterKeyId": "alias/aws/sqs", "MessageRetentionPeriod": 1209600},
             "DeletionPolicy": "Retain",
         },
     )
