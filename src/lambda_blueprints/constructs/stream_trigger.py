@@ -267,12 +267,24 @@ class StreamTrigger(Construct):
 
         if stream is not None:
             source_arn = stream.stream_arn
-            read_grant = stream.grant_read(function)
         else:
             assert self.table is not None  # noqa: S101 - set above for DynamoDB sources
             source_arn = self.table.table_stream_arn  # type: ignore[assignment]
-            read_grant = self.table.grant_stream_read(function)
-        send_grants = _grant_failure_destination(self.dead_letter_queue, function)
+        grants: list[iam.Grant] = []
+        if function.role is not None:
+            grants.append(
+                stream.grant_read(function)
+                if stream is not None
+                else self.table.grant_stream_read(function)  # type: ignore[union-attr]
+            )
+            grants += _grant_failure_destination(self.dead_letter_queue, function)
+        else:
+            Annotations.of(self).add_warning_v2(
+                "lambda-blueprints:function-without-role",
+                "function was imported without a role, so its permissions cannot be granted "
+                "here. Give its role read access to the stream and sqs:SendMessage on the "
+                "failure queue, or import it with Function.from_function_attributes(role=...).",
+            )
 
         #: The event source mapping.
         self.event_source_mapping = lambda_.EventSourceMapping(
@@ -298,7 +310,7 @@ class StreamTrigger(Construct):
             on_failure=_QueueDestination(self.dead_letter_queue),
         )
         # The mapping validates its permissions when it is created: the policies first.
-        for grant in (read_grant, *send_grants):
+        for grant in grants:
             grant.apply_before(self.event_source_mapping)
 
         iterator_age = cloudwatch.Alarm(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -581,3 +582,45 @@ def test_fails_when_the_iterator_age_threshold_cannot_fire_in_time(
 ) -> None:
     with pytest.raises(ValueError, match=r"iterator_age_alarm_threshold=.*60 to 86,399"):
         build(new_stack, iterator_age_alarm_threshold=threshold)
+
+
+def test_function_imported_without_a_role_gets_a_warning_not_a_crash(new_stack: NewStack) -> None:
+    from aws_cdk.assertions import Annotations
+
+    stack = new_stack()
+    function = lambda_.Function.from_function_name(stack, "Imported", "order-events")
+    StreamTrigger(stack, "Trigger", function=function)
+    template = template_of(stack)
+
+    (mapping,) = template.find_resources("AWS::Lambda::EventSourceMapping").values()
+    assert "order-events" in json.dumps(mapping["Properties"]["FunctionName"])
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    Annotations.from_stack(stack).has_warning(
+        "*", Match.string_like_regexp("imported without a role")
+    )
+
+
+def test_function_imported_with_its_role_is_granted(new_stack: NewStack) -> None:
+    stack = new_stack()
+    role = iam.Role.from_role_arn(
+        stack, "Role", "arn:aws:iam::123456789012:role/order-events", mutable=True
+    )
+    function = lambda_.Function.from_function_attributes(
+        stack,
+        "Imported",
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:order-events",
+        role=role,
+    )
+    StreamTrigger(stack, "Trigger", function=function)
+
+    template_of(stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": ["order-events"],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Action": Match.array_with(["sqs:SendMessage"])})]
+                )
+            },
+        },
+    )
