@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +26,32 @@ def _to_event_value(value: Any) -> Any:
     return value
 
 
+def lambda_record(raw: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
+    """Convert a GetRecords record to the form Lambda delivers.
+
+    Binary values become base64, ``ApproximateCreationDateTime`` whole epoch seconds,
+    ``eventVersion`` ``1.1``, ``eventID`` 32 hex characters and ``SizeBytes`` the UTF-8
+    length of the compact JSON of the keys and images (AWS publishes no formula);
+    ``eventSourceARN`` is added.
+    """
+    record: dict[str, Any] = _to_event_value(dict(raw))
+    body = record.setdefault("dynamodb", {})
+    created = body.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        body["ApproximateCreationDateTime"] = float(int(created.timestamp()))
+    elif isinstance(created, int | float):
+        body["ApproximateCreationDateTime"] = float(int(created))
+    sized = {k: body[k] for k in ("Keys", "NewImage", "OldImage") if k in body}
+    body["SizeBytes"] = max(1, len(json.dumps(sized, separators=(",", ":")).encode()))
+    event_id = str(record.get("eventID", ""))
+    if len(event_id) != 32 or any(c not in "0123456789abcdef" for c in event_id):
+        seed = f"{stream_arn}:{body.get('SequenceNumber')}".encode()
+        record["eventID"] = hashlib.md5(seed, usedforsecurity=False).hexdigest()
+    record["eventVersion"] = "1.1"
+    record["eventSourceARN"] = stream_arn
+    return record
+
+
 def read_stream_records(
     stream_arn: str,
     *,
@@ -31,8 +60,7 @@ def read_stream_records(
 ) -> list[dict[str, Any]]:
     """Return every record of the stream, shard by shard from the trim horizon.
 
-    Records keep GetRecords' fields and gain ``eventSourceARN``, as in a Lambda event;
-    binary values are base64 strings and ``ApproximateCreationDateTime`` is epoch seconds.
+    Records are in the form Lambda delivers (see :func:`lambda_record`).
     """
     streams = client or boto3.client("dynamodbstreams")
     shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"].get("Shards", [])
@@ -45,15 +73,7 @@ def read_stream_records(
         ).get("ShardIterator")
         while iterator:
             page = streams.get_records(ShardIterator=iterator, Limit=limit_per_shard)
-            for raw in page["Records"]:
-                record: dict[str, Any] = _to_event_value(dict(raw))
-                created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
-                if isinstance(created, datetime):
-                    record["dynamodb"]["ApproximateCreationDateTime"] = float(
-                        int(created.timestamp())
-                    )
-                record["eventSourceARN"] = stream_arn
-                records.append(record)
+            records.extend(lambda_record(dict(raw), stream_arn) for raw in page["Records"])
             if not page["Records"]:
                 break
             iterator = page.get("NextShardIterator")

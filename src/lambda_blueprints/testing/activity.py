@@ -1,0 +1,182 @@
+"""What happened in the local cloud: invocations, checkpoints, failure records.
+
+Every delivery mechanism (stream mappings, SQS mappings, EventBridge rules) writes to one
+:class:`ActivityLog`, which tests query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Outcome = Literal["success", "partial", "failure", "throttled"]
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """The result of one synchronous invocation of a function.
+
+    Attributes:
+        request_id: The invocation's request id.
+        payload: What the handler returned (JSON-compatible), None when it raised.
+        function_error: None on success, ``"Unhandled"`` when the handler raised or timed
+            out (Lambda's ``X-Amz-Function-Error``).
+        error_type: Exception class name, or ``"Sandbox.Timedout"`` for a timeout.
+        error_message: The error message.
+        duration_ms: How long the handler ran.
+    """
+
+    request_id: str
+    payload: Any = None
+    function_error: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    duration_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the function returned (whatever it returned)."""
+        return self.function_error is None
+
+
+class InvocationThrottled(Exception):  # noqa: N818 - named after Lambda's error
+    """Raised by an invoker when Lambda could not invoke the function (throttling).
+
+    The batch never reached the function: stream mappings retry it without counting the
+    attempt against ``MaximumRetryAttempts``.
+    """
+
+
+class Invoker(Protocol):
+    """Calls a function synchronously (``RequestResponse``) and reports the result."""
+
+    def __call__(self, function_name: str, event: dict[str, Any]) -> InvokeResult:
+        """Invoke ``function_name`` with ``event``; never raises for a function error."""
+        ...
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One invocation made by a delivery mechanism.
+
+    Attributes:
+        source: ``kinesis``, ``dynamodb``, ``sqs`` or ``eventbridge``.
+        mapping_id: The event source mapping UUID, or the rule name for EventBridge.
+        function: The function name.
+        items: Identifiers of the delivered items, in order: sequence numbers for
+            streams, message ids for SQS, event ids for EventBridge.
+        event: The event as sent.
+        result: The invocation result.
+        outcome: How the delivery mechanism judged the result.
+        attempt: 0 for the first invocation of a batch, then 1, 2, ... for retries.
+        shard_id: The shard, for streams.
+        lane: The parallelization lane, for streams (0 without parallelization).
+        window: ``(start, end)`` of the tumbling window, if any.
+        is_final_invoke_for_window: The window's final invocation.
+        is_window_terminated_early: The early-termination invocation of a window.
+        at: Virtual time of the invocation.
+    """
+
+    source: str
+    mapping_id: str
+    function: str
+    items: tuple[str, ...]
+    event: dict[str, Any]
+    result: InvokeResult
+    outcome: Outcome
+    attempt: int = 0
+    shard_id: str | None = None
+    lane: int = 0
+    window: tuple[str, str] | None = None
+    is_final_invoke_for_window: bool = False
+    is_window_terminated_early: bool = False
+    at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A stream position committed by a mapping: every item up to ``sequence_number`` is done."""
+
+    mapping_id: str
+    shard_id: str
+    lane: int
+    sequence_number: str
+    at: float = 0.0
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """A record sent to a failure destination (on-failure destination or dead-letter queue).
+
+    Attributes:
+        source: ``kinesis``, ``dynamodb``, ``sqs`` or ``eventbridge``.
+        mapping_id: The mapping UUID or rule name.
+        destination: ARN of the queue, topic or bucket that received it.
+        condition: Why: ``RetryAttemptsExhausted``, ``RecordAgeExceeded``,
+            ``maxReceiveCount``, ``MaximumRetryAttempts``, ``MaximumEventAgeInSeconds`` or an
+            EventBridge error code.
+        body: The message body as sent (parsed JSON when it is JSON).
+        items: Identifiers of the items it covers.
+        at: Virtual time.
+    """
+
+    source: str
+    mapping_id: str
+    destination: str
+    condition: str
+    body: Any
+    items: tuple[str, ...] = ()
+    at: float = 0.0
+
+
+Entry = Invocation | Checkpoint | FailureRecord
+
+
+@dataclass
+class ActivityLog:
+    """Everything the local cloud delivered, in order; query it in tests."""
+
+    entries: list[Entry] = field(default_factory=list)
+    listeners: list[Callable[[Entry], None]] = field(default_factory=list)
+
+    def add(self, entry: Entry) -> None:
+        """Append an entry and tell the listeners (progress displays, tracing)."""
+        self.entries.append(entry)
+        for listener in self.listeners:
+            listener(entry)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries)
+
+    def invocations(
+        self, *, function: str | None = None, mapping_id: str | None = None
+    ) -> list[Invocation]:
+        """Invocations, optionally of one function or one mapping."""
+        return [
+            e
+            for e in self.entries
+            if isinstance(e, Invocation)
+            and (function is None or e.function == function)
+            and (mapping_id is None or e.mapping_id == mapping_id)
+        ]
+
+    def checkpoints(self, *, mapping_id: str | None = None) -> list[Checkpoint]:
+        """Committed stream positions, optionally of one mapping."""
+        return [
+            e
+            for e in self.entries
+            if isinstance(e, Checkpoint) and (mapping_id is None or e.mapping_id == mapping_id)
+        ]
+
+    def failures(self, *, mapping_id: str | None = None) -> list[FailureRecord]:
+        """Records sent to failure destinations, optionally of one mapping."""
+        return [
+            e
+            for e in self.entries
+            if isinstance(e, FailureRecord) and (mapping_id is None or e.mapping_id == mapping_id)
+        ]
+
+    def clear(self) -> None:
+        """Forget everything logged so far."""
+        self.entries.clear()

@@ -1,0 +1,970 @@
+"""Stream event source mappings (Kinesis, DynamoDB Streams) with Lambda's semantics.
+
+:class:`StreamEventSourceMapping` reads a :class:`StreamSource` shard by shard and invokes a
+function the way Lambda's poller does: batches by size, batching window and the 6 MB
+payload limit; starting positions; filter criteria; errors retried, bisected and finally
+sent to the on-failure destination; partial batch responses checkpointing at the lowest
+failed sequence number; maximum record age; parallelization lanes that keep per-key order;
+tumbling windows with state, final invocations and early termination.
+
+The specification is the project's ESM semantics reference. Where AWS leaves a point open,
+the choice made is one named constant or function below (``# UNSPECIFIED`` marks them).
+Time is the local cloud's :class:`~lambda_blueprints.testing.clock.Clock`: nothing here
+sleeps, so windows and ages expire exactly when a test advances the clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import hashlib
+import itertools
+import json
+import math
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from lambda_blueprints.testing.activity import (
+    ActivityLog,
+    Checkpoint,
+    FailureRecord,
+    Invocation,
+    InvocationThrottled,
+    Invoker,
+    InvokeResult,
+    Outcome,
+)
+from lambda_blueprints.testing.clock import Clock, iso8601
+from lambda_blueprints.testing.dynamodb_streams import lambda_record
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+
+StreamKind = Literal["kinesis", "dynamodb"]
+StartingPosition = Literal["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"]
+
+#: Lambda's synchronous invocation payload limit, in bytes of the serialized event.
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+#: Tumbling window state above this many bytes (compact JSON) ends the window early.
+MAX_WINDOW_STATE_BYTES = 1024 * 1024
+# UNSPECIFIED: bisection puts ceil(n/2) records in the first half and resolves it first.
+BISECT_FIRST_HALF: Callable[[int], int] = lambda n: math.ceil(n / 2)  # noqa: E731
+# UNSPECIFIED: condition of an age discard (AWS documents only RetryAttemptsExhausted).
+AGE_CONDITION = "RecordAgeExceeded"
+RETRY_CONDITION = "RetryAttemptsExhausted"
+# UNSPECIFIED: a partial failure counts as a retry, and the count is not reset on progress.
+RESET_RETRIES_ON_PROGRESS = False
+#: The emulator's guard against endless retries on a frozen clock (infinite retries, a
+#: failing final window invocation, endless throttling): after this many invocations of one
+#: batch the lane stops and the mapping reports itself stalled.
+STALL_LIMIT = 1000
+
+
+class InvalidParameterValueError(ValueError):
+    """A mapping parameter Lambda would reject (``InvalidParameterValueException``)."""
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    """One stream record: its position, arrival time, ordering key and Lambda form.
+
+    Attributes:
+        sequence_number: The sequence number as an integer (compare numerically).
+        arrival: ``approximateArrivalTimestamp`` / ``ApproximateCreationDateTime``, epoch s.
+        ordering_key: Partition key (Kinesis) or canonical item key JSON (DynamoDB): the
+            records of one key keep their order across parallelization lanes.
+        record: The record exactly as Lambda puts it into an event.
+        size: Bytes the record adds to a serialized event.
+    """
+
+    sequence_number: int
+    arrival: float
+    ordering_key: str
+    record: dict[str, Any]
+    size: int
+
+
+class StreamSource(Protocol):
+    """A stream the mapping reads: shards of records ordered by sequence number."""
+
+    kind: StreamKind
+    arn: str
+    retention_seconds: float
+
+    def shard_ids(self) -> list[str]:
+        """The shards, in a stable order."""
+        ...
+
+    def read(self, shard_id: str) -> Sequence[StreamRecord]:
+        """All records of the shard so far, ordered by sequence number."""
+        ...
+
+
+# --- record builders ----------------------------------------------------------------------
+
+
+def _record_size(record: Mapping[str, Any]) -> int:
+    return len(json.dumps(record, separators=(",", ":")).encode()) + 1
+
+
+def kinesis_stream_record(
+    *,
+    data: bytes,
+    partition_key: str,
+    sequence_number: int,
+    arrival: float,
+    shard_id: str,
+    stream_arn: str,
+    role_arn: str = "arn:aws:iam::123456789012:role/lambda-role",
+) -> StreamRecord:
+    """Build a Kinesis record as Lambda delivers it."""
+    region = stream_arn.split(":")[3]
+    arrival = round(arrival, 3)
+    record = {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": partition_key,
+            "sequenceNumber": str(sequence_number),
+            "data": base64.b64encode(data).decode("ascii"),
+            "approximateArrivalTimestamp": arrival,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard_id}:{sequence_number}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": role_arn,
+        "awsRegion": region,
+        "eventSourceARN": stream_arn,
+    }
+    return StreamRecord(sequence_number, arrival, partition_key, record, _record_size(record))
+
+
+def dynamodb_ordering_key(keys: Mapping[str, Any]) -> str:
+    """The ordering key of a DynamoDB record: its item key as canonical JSON."""
+    return json.dumps(keys, sort_keys=True, separators=(",", ":"))
+
+
+def dynamodb_stream_record_from(record: Mapping[str, Any]) -> StreamRecord:
+    """Wrap a DynamoDB stream record (Lambda form) with its position and ordering key."""
+    body = record["dynamodb"]
+    return StreamRecord(
+        int(body["SequenceNumber"]),
+        float(body["ApproximateCreationDateTime"]),
+        dynamodb_ordering_key(body["Keys"]),
+        dict(record),
+        _record_size(record),
+    )
+
+
+# --- sources ------------------------------------------------------------------------------
+
+
+class MemoryStream:
+    """An in-memory Kinesis or DynamoDB stream: fast, and fully under the test's control.
+
+    Args:
+        kind: ``kinesis`` or ``dynamodb``.
+        arn: The stream ARN put into records.
+        shard_count: Number of shards; records go to shards by the MD5 of their ordering
+            key over equal hash-key ranges, as Kinesis assigns partition keys.
+        clock: Arrival times come from this clock.
+        retention_seconds: Records older than this are trimmed (invisible to readers).
+    """
+
+    def __init__(
+        self,
+        kind: StreamKind,
+        arn: str,
+        *,
+        shard_count: int = 1,
+        clock: Clock,
+        retention_seconds: float = 24 * 3600,
+    ) -> None:
+        if shard_count < 1:
+            raise ValueError(f"shard_count={shard_count} must be at least 1")
+        self.kind: StreamKind = kind
+        self.arn = arn
+        self.retention_seconds = retention_seconds
+        self._clock = clock
+        self._shards = {f"shardId-{n:012d}": [] for n in range(shard_count)}  # type: dict[str, list[StreamRecord]]
+        self._ids = list(self._shards)
+        self._sequence = itertools.count(49_000_000_000_000_000_000_000_000_000_000_000_000_000_000)
+
+    def shard_ids(self) -> list[str]:
+        """The shard ids."""
+        return list(self._ids)
+
+    def read(self, shard_id: str) -> Sequence[StreamRecord]:
+        """All records of a shard."""
+        return self._shards[shard_id]
+
+    def shard_for(self, ordering_key: str) -> str:
+        """The shard that receives records with this partition or item key."""
+        digest = int(hashlib.md5(ordering_key.encode(), usedforsecurity=False).hexdigest(), 16)
+        return self._ids[digest * len(self._ids) >> 128]
+
+    def put(
+        self, data: bytes | str | Mapping[str, Any] | list[Any], *, partition_key: str
+    ) -> StreamRecord:
+        """Append a Kinesis record (dicts and lists are JSON-encoded)."""
+        if self.kind != "kinesis":
+            raise TypeError("put() writes Kinesis records; use put_change() on DynamoDB streams")
+        if isinstance(data, Mapping | list):
+            data = json.dumps(data, separators=(",", ":"))
+        payload = data.encode() if isinstance(data, str) else data
+        shard = self.shard_for(partition_key)
+        record = kinesis_stream_record(
+            data=payload,
+            partition_key=partition_key,
+            sequence_number=next(self._sequence),
+            arrival=self._clock.now(),
+            shard_id=shard,
+            stream_arn=self.arn,
+        )
+        self._shards[shard].append(record)
+        return record
+
+    def put_change(self, record: Mapping[str, Any]) -> StreamRecord:
+        """Append a DynamoDB stream record (e.g. from ``dynamodb_stream_record``).
+
+        Its sequence number and creation time are replaced by the stream's, so that order
+        and age follow this stream and clock.
+        """
+        if self.kind != "dynamodb":
+            raise TypeError("put_change() writes DynamoDB records; use put() on Kinesis streams")
+        change = json.loads(json.dumps(record))
+        change["dynamodb"]["SequenceNumber"] = str(next(self._sequence))
+        change["dynamodb"]["ApproximateCreationDateTime"] = float(int(self._clock.now()))
+        change["eventSourceARN"] = self.arn
+        wrapped = dynamodb_stream_record_from(change)
+        self._shards[self.shard_for(wrapped.ordering_key)].append(wrapped)
+        return wrapped
+
+
+class _ShardCursor:
+    """Records read so far from one shard of a service stream, and where to continue."""
+
+    def __init__(self) -> None:
+        self.records: list[StreamRecord] = []
+        self.iterator: str | None = None
+        self.started = False
+
+
+class DynamoDBStreamSource:
+    """A DynamoDB stream read through the DynamoDB Streams API (moto or real).
+
+    Records are read incrementally (each shard's iterator is kept) and converted to the
+    form Lambda delivers: ``eventVersion`` 1.1, 32-hex ``eventID``, whole-second
+    ``ApproximateCreationDateTime``, base64 binary values, ``eventSourceARN`` added.
+    """
+
+    kind: StreamKind = "dynamodb"
+
+    def __init__(
+        self,
+        stream_arn: str,
+        *,
+        client: DynamoDBStreamsClient,
+        retention_seconds: float = 24 * 3600,
+    ) -> None:
+        self.arn = stream_arn
+        self.retention_seconds = retention_seconds
+        self._client = client
+        self._cursors: dict[str, _ShardCursor] = {}
+
+    def shard_ids(self) -> list[str]:
+        """The stream's shards."""
+        description = self._client.describe_stream(StreamArn=self.arn)["StreamDescription"]
+        return [shard["ShardId"] for shard in description.get("Shards", [])]
+
+    def read(self, shard_id: str) -> Sequence[StreamRecord]:
+        """All records of the shard, fetching what arrived since the last read."""
+        cursor = self._cursors.setdefault(shard_id, _ShardCursor())
+        if not cursor.started:
+            cursor.iterator = self._client.get_shard_iterator(
+                StreamArn=self.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            ).get("ShardIterator")
+            cursor.started = True
+        while cursor.iterator:
+            page = self._client.get_records(ShardIterator=cursor.iterator, Limit=1000)
+            cursor.records.extend(
+                dynamodb_stream_record_from(lambda_record(dict(raw), self.arn))
+                for raw in page["Records"]
+            )
+            cursor.iterator = page.get("NextShardIterator") or cursor.iterator
+            if not page["Records"]:
+                break
+        return cursor.records
+
+
+class KinesisStreamSource:
+    """A Kinesis data stream read through the Kinesis API (moto or real)."""
+
+    kind: StreamKind = "kinesis"
+
+    def __init__(
+        self,
+        stream_arn: str,
+        *,
+        client: Any,
+        retention_seconds: float = 24 * 3600,
+        role_arn: str = "arn:aws:iam::123456789012:role/lambda-role",
+    ) -> None:
+        self.arn = stream_arn
+        self.retention_seconds = retention_seconds
+        self._client = client
+        self._role_arn = role_arn
+        self._name = stream_arn.rsplit("/", 1)[-1]
+        self._cursors: dict[str, _ShardCursor] = {}
+
+    def shard_ids(self) -> list[str]:
+        """The stream's open and closed shards."""
+        shards = self._client.list_shards(StreamName=self._name).get("Shards", [])
+        return [shard["ShardId"] for shard in shards]
+
+    def read(self, shard_id: str) -> Sequence[StreamRecord]:
+        """All records of the shard, fetching what arrived since the last read."""
+        cursor = self._cursors.setdefault(shard_id, _ShardCursor())
+        if not cursor.started:
+            cursor.iterator = self._client.get_shard_iterator(
+                StreamName=self._name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            ).get("ShardIterator")
+            cursor.started = True
+        while cursor.iterator:
+            page = self._client.get_records(ShardIterator=cursor.iterator, Limit=10000)
+            for raw in page["Records"]:
+                arrival = raw["ApproximateArrivalTimestamp"]
+                cursor.records.append(
+                    kinesis_stream_record(
+                        data=raw["Data"],
+                        partition_key=raw["PartitionKey"],
+                        sequence_number=int(raw["SequenceNumber"]),
+                        arrival=arrival.timestamp() if hasattr(arrival, "timestamp") else arrival,
+                        shard_id=shard_id,
+                        stream_arn=self.arn,
+                        role_arn=self._role_arn,
+                    )
+                )
+            cursor.iterator = page.get("NextShardIterator") or cursor.iterator
+            if not page["Records"]:
+                break
+        return cursor.records
+
+
+# --- the mapping --------------------------------------------------------------------------
+
+
+@dataclass
+class _Window:
+    start: float
+    end: float
+    state: Any = field(default_factory=dict)
+
+
+@dataclass
+class _Lane:
+    position: int = -1  # last sequence number committed; -1: nothing yet
+    pending_since: float | None = None
+    window: _Window | None = None
+    stalled: str | None = None
+
+
+@dataclass
+class _Attempt:
+    """The running account of one batch read from the stream."""
+
+    invocations: int = 0
+    throttles: int = 0
+    last_result: InvokeResult | None = None
+    function_error: bool = False
+
+
+SendFailure = Callable[[str, dict[str, Any]], None]
+
+
+class StreamEventSourceMapping:
+    """One event source mapping from a Kinesis or DynamoDB stream to a function.
+
+    Args:
+        source: The stream.
+        function_name: The function to invoke.
+        function_arn: Its ARN, used in on-failure records.
+        invoke: Calls the function synchronously.
+        log: Receives every invocation, checkpoint and failure record.
+        clock: The local cloud's clock.
+        send_failure: Delivers an on-failure record ``(destination_arn, body)``; the body
+            of an S3 destination also carries ``payload``.
+        uuid: The mapping's id. Defaults to a new UUID.
+        batch_size: 1-10000.
+        maximum_batching_window_seconds: 0-300.
+        starting_position: ``TRIM_HORIZON``, ``LATEST`` or ``AT_TIMESTAMP`` (Kinesis only).
+        starting_position_timestamp: Epoch seconds, with ``AT_TIMESTAMP`` only.
+        bisect_batch_on_function_error: Split failing batches.
+        report_batch_item_failures: Honour ``batchItemFailures`` in responses.
+        maximum_retry_attempts: -1 (until expiry) or 0-10000.
+        maximum_record_age_seconds: -1 (until expiry) or 60-604800.
+        parallelization_factor: 1-10.
+        tumbling_window_seconds: 0 (off) to 900.
+        on_failure_destination: ARN of an SQS queue, SNS topic or S3 bucket.
+        record_filter: Object with ``matches(record) -> bool`` (FilterCriteria), or None.
+        enabled: Whether the mapping polls.
+        retry_delay: Seconds to advance the clock before retry ``n`` (default 0).
+
+    Raises:
+        InvalidParameterValueError: For parameters Lambda would reject.
+    """
+
+    def __init__(
+        self,
+        *,
+        source: StreamSource,
+        function_name: str,
+        function_arn: str,
+        invoke: Invoker,
+        log: ActivityLog,
+        clock: Clock,
+        send_failure: SendFailure | None = None,
+        uuid: str | None = None,
+        batch_size: int = 100,
+        maximum_batching_window_seconds: int = 0,
+        starting_position: StartingPosition = "TRIM_HORIZON",
+        starting_position_timestamp: float | None = None,
+        bisect_batch_on_function_error: bool = False,
+        report_batch_item_failures: bool = False,
+        maximum_retry_attempts: int = -1,
+        maximum_record_age_seconds: int = -1,
+        parallelization_factor: int = 1,
+        tumbling_window_seconds: int = 0,
+        on_failure_destination: str | None = None,
+        record_filter: Any | None = None,
+        enabled: bool = True,
+        retry_delay: Callable[[int], float] | None = None,
+    ) -> None:
+        self.source = source
+        self.function_name = function_name
+        self.function_arn = function_arn
+        self.uuid = uuid or str(_new_uuid())
+        self.batch_size = batch_size
+        self.window_seconds = maximum_batching_window_seconds
+        self.starting_position = starting_position
+        self.starting_position_timestamp = starting_position_timestamp
+        self.bisect = bisect_batch_on_function_error
+        self.report_failures = report_batch_item_failures
+        self.max_retries = maximum_retry_attempts
+        self.max_age = maximum_record_age_seconds
+        self.parallelization = parallelization_factor
+        self.tumbling = tumbling_window_seconds
+        self.on_failure = on_failure_destination
+        self.record_filter = record_filter
+        self._invoke = invoke
+        self._log = log
+        self._clock = clock
+        self._send_failure = send_failure
+        self._retry_delay = retry_delay or (lambda _attempt: 0.0)
+        self._lanes: dict[tuple[str, int], _Lane] = {}
+        self._validate()
+        self.enabled = False
+        if enabled:
+            self.enable()
+
+    # -- configuration -------------------------------------------------------------------
+
+    def _validate(self) -> None:
+        kinesis = self.source.kind == "kinesis"
+        _check("BatchSize", self.batch_size, 1, 10000)
+        _check("MaximumBatchingWindowInSeconds", self.window_seconds, 0, 300)
+        if self.max_retries != -1:
+            _check("MaximumRetryAttempts", self.max_retries, 0, 10000)
+        if self.max_age != -1:
+            _check("MaximumRecordAgeInSeconds", self.max_age, 60, 604800)
+        _check("ParallelizationFactor", self.parallelization, 1, 10)
+        _check("TumblingWindowInSeconds", self.tumbling, 0, 900)
+        allowed = (
+            ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP") if kinesis else ("TRIM_HORIZON", "LATEST")
+        )
+        if self.starting_position not in allowed:
+            raise InvalidParameterValueError(
+                f"StartingPosition {self.starting_position!r} is not supported for "
+                f"{self.source.kind} streams; use one of {', '.join(allowed)}"
+            )
+        if (self.starting_position == "AT_TIMESTAMP") != (
+            self.starting_position_timestamp is not None
+        ):
+            raise InvalidParameterValueError(
+                "StartingPositionTimestamp is required with AT_TIMESTAMP and allowed only with it"
+            )
+        # UNSPECIFIED: tumbling windows with parallelization are rejected.
+        if self.tumbling and self.parallelization > 1:
+            raise InvalidParameterValueError(
+                "TumblingWindowInSeconds requires ParallelizationFactor 1"
+            )
+        if self.on_failure is not None and not self.on_failure.startswith(
+            ("arn:aws:sqs:", "arn:aws:sns:", "arn:aws:s3:")
+        ):
+            raise InvalidParameterValueError(
+                f"DestinationConfig.OnFailure {self.on_failure!r} must be an SQS queue, SNS "
+                "topic or S3 bucket ARN"
+            )
+
+    def enable(self) -> None:
+        """Start polling; a new mapping's lanes start at its starting position."""
+        if self.enabled:
+            return
+        self.enabled = True
+        for shard_id in self.source.shard_ids():
+            for lane in range(self.parallelization):
+                if (shard_id, lane) not in self._lanes:
+                    self._lanes[(shard_id, lane)] = _Lane(position=self._start_position(shard_id))
+
+    def disable(self) -> None:
+        """Stop polling; enabling again resumes after the last committed records."""
+        self.enabled = False
+
+    def _start_position(self, shard_id: str) -> int:
+        records = self.source.read(shard_id)
+        if self.starting_position == "LATEST":
+            # The tip at the moment the mapping is enabled.
+            return records[-1].sequence_number if records else -1
+        if self.starting_position == "AT_TIMESTAMP":
+            earlier = [r for r in records if r.arrival < (self.starting_position_timestamp or 0)]
+            return earlier[-1].sequence_number if earlier else -1
+        return -1
+
+    # -- status ----------------------------------------------------------------------------
+
+    @property
+    def stalled(self) -> list[str]:
+        """Why lanes stopped (empty when the mapping is healthy)."""
+        return [lane.stalled for lane in self._lanes.values() if lane.stalled]
+
+    def next_deadline(self) -> float | None:
+        """The earliest clock time at which a waiting batch or window becomes due."""
+        deadlines = []
+        for lane in self._lanes.values():
+            if lane.pending_since is not None:
+                deadlines.append(lane.pending_since + self.window_seconds)
+            if lane.window is not None:
+                deadlines.append(lane.window.end)
+        return min(deadlines) if deadlines else None
+
+    # -- polling ---------------------------------------------------------------------------
+
+    def poll(self) -> bool:
+        """Deliver what is due on every shard and lane; return True if anything moved."""
+        if not self.enabled:
+            return False
+        moved = False
+        for shard_id in self.source.shard_ids():
+            records = self.source.read(shard_id)
+            for lane_id in range(self.parallelization):
+                lane = self._lanes.setdefault(
+                    (shard_id, lane_id), _Lane(position=self._start_position(shard_id))
+                )
+                if lane.stalled is None:
+                    moved |= self._step(shard_id, lane_id, lane, records)
+        return moved
+
+    def _lane_of(self, record: StreamRecord) -> int:
+        if self.parallelization == 1:
+            return 0
+        digest = hashlib.md5(record.ordering_key.encode(), usedforsecurity=False).hexdigest()
+        return int(digest, 16) % self.parallelization
+
+    def _window_start(self, record: StreamRecord) -> float:
+        # UNSPECIFIED: windows align to the Unix epoch.
+        return math.floor(record.arrival / self.tumbling) * self.tumbling
+
+    def _scan(
+        self, lane_id: int, lane: _Lane, records: Sequence[StreamRecord]
+    ) -> tuple[list[StreamRecord], int, bool]:
+        """Read the lane's next batch: (records, last scanned sequence number, closed).
+
+        ``closed`` is True when the batch cannot grow: it is full, at the payload limit,
+        or the next record belongs to a later tumbling window.
+        """
+        start = bisect.bisect_right(records, lane.position, key=lambda r: r.sequence_number)
+        batch: list[StreamRecord] = []
+        payload = len(b'{"Records":[]}')
+        scanned = lane.position
+        trim_before = self._clock.now() - self.source.retention_seconds
+        window = None
+        for record in itertools.islice(records, start, None):
+            if self.parallelization > 1 and self._lane_of(record) != lane_id:
+                continue
+            if record.arrival < trim_before:
+                scanned = record.sequence_number  # trimmed by retention: gone, silently
+                continue
+            if self.record_filter is not None and not self.record_filter.matches(record.record):
+                scanned = record.sequence_number  # filtered out: processed, never delivered
+                continue
+            if self.tumbling:
+                record_window = self._window_start(record)
+                if window is None:
+                    window = record_window
+                elif record_window != window:
+                    return batch, scanned, True
+            if payload + record.size > MAX_PAYLOAD_BYTES and batch:
+                return batch, scanned, True
+            batch.append(record)
+            payload += record.size
+            scanned = record.sequence_number
+            if len(batch) >= self.batch_size:
+                return batch, scanned, True
+        return batch, scanned, False
+
+    def _step(
+        self, shard_id: str, lane_id: int, lane: _Lane, records: Sequence[StreamRecord]
+    ) -> bool:
+        batch, scanned, closed = self._scan(lane_id, lane, records)
+        now = self._clock.now()
+        # A record of a later window, or the window's end on the clock, closes the window.
+        closing = lane.window is not None and (
+            (bool(batch) and self._window_start(batch[0]) != lane.window.start)
+            or (not batch and now >= lane.window.end)
+        )
+        if closing and not self._final_invocation(shard_id, lane_id, lane):
+            return True
+        if not batch:
+            if scanned != lane.position:
+                self._commit(shard_id, lane_id, lane, scanned)
+                return True
+            return closing
+        if self.window_seconds and not closed:
+            # UNSPECIFIED: the batching window starts when a new batch's first record is seen.
+            if lane.pending_since is None:
+                lane.pending_since = now
+            if now < lane.pending_since + self.window_seconds:
+                return False
+        lane.pending_since = None
+        if self.tumbling and lane.window is None:
+            start = self._window_start(batch[0])
+            lane.window = _Window(start, start + self.tumbling)
+        self._process(shard_id, lane_id, lane, batch, _Attempt(), retries=0)
+        if lane.stalled is None:
+            self._commit(shard_id, lane_id, lane, scanned)
+        return True
+
+    def _commit(self, shard_id: str, lane_id: int, lane: _Lane, sequence_number: int) -> None:
+        lane.position = sequence_number
+        self._log.add(
+            Checkpoint(self.uuid, shard_id, lane_id, str(sequence_number), self._clock.now())
+        )
+
+    # -- processing ------------------------------------------------------------------------
+
+    def _process(
+        self,
+        shard_id: str,
+        lane_id: int,
+        lane: _Lane,
+        batch: list[StreamRecord],
+        attempt: _Attempt,
+        retries: int,
+    ) -> None:
+        """Deliver ``batch`` until it succeeds or is discarded (section 11's process())."""
+        while batch and lane.stalled is None:
+            batch = self._discard_expired(shard_id, batch, attempt)
+            if not batch:
+                return
+            if attempt.invocations >= STALL_LIMIT:
+                lane.stalled = (
+                    f"{shard_id} lane {lane_id}: a batch was invoked {STALL_LIMIT} times without "
+                    "succeeding or being discarded (set MaximumRetryAttempts or advance the clock)"
+                )
+                return
+            event: dict[str, Any] = {"Records": [r.record for r in batch]}
+            if lane.window is not None:
+                event.update(self._window_fields(shard_id, lane.window, lane.window.state))
+            try:
+                result = self._invoke(self.function_name, event)
+            except InvocationThrottled:
+                attempt.throttles += 1
+                if attempt.throttles >= STALL_LIMIT:
+                    lane.stalled = f"{shard_id} lane {lane_id}: throttled {STALL_LIMIT} times"
+                continue  # never reached the function: not a retry (age rules still apply)
+            attempt.invocations += 1
+            attempt.last_result = result
+            outcome, failed_from, new_state = self._judge(result, batch, final=False)
+            self._log.add(self._entry(shard_id, lane_id, batch, event, result, outcome, retries))
+            if outcome == "success":
+                self._accept_state(shard_id, lane_id, lane, new_state)
+                return
+            attempt.function_error = result.function_error is not None
+            if outcome == "partial":
+                assert failed_from is not None  # noqa: S101 - partial always names a record
+                self._accept_state(shard_id, lane_id, lane, new_state)
+                batch = batch[failed_from:]
+            elif self.bisect and len(batch) > 1:
+                half = BISECT_FIRST_HALF(len(batch))
+                # UNSPECIFIED: depth-first; each half starts with no retries used.
+                self._process(shard_id, lane_id, lane, batch[:half], _Attempt(), 0)
+                self._process(shard_id, lane_id, lane, batch[half:], _Attempt(), 0)
+                return
+            if self.max_retries != -1 and retries >= self.max_retries:
+                self._discard(shard_id, batch, RETRY_CONDITION, attempt)
+                return
+            retries = 0 if (outcome == "partial" and RESET_RETRIES_ON_PROGRESS) else retries + 1
+            self._clock.advance(self._retry_delay(retries))
+
+    def _window_fields(
+        self,
+        shard_id: str,
+        window: _Window,
+        state: Any,
+        *,
+        final: bool = False,
+        early: bool = False,
+    ) -> dict[str, Any]:
+        return {
+            "window": {
+                "start": iso8601(window.start, milliseconds=False),
+                "end": iso8601(window.end, milliseconds=False),
+            },
+            "state": state if state is not None else {},
+            "shardId": shard_id,
+            "eventSourceARN": self.source.arn,
+            "isFinalInvokeForWindow": final,
+            "isWindowTerminatedEarly": early,
+        }
+
+    def _judge(
+        self, result: InvokeResult, batch: Sequence[StreamRecord], *, final: bool
+    ) -> tuple[Outcome, int | None, Any]:
+        """Classify a result: (outcome, index of the first record to retry, returned state)."""
+        if result.function_error is not None:
+            return "failure", None, None
+        payload = result.payload
+        state = None
+        if self.tumbling:
+            if not isinstance(payload, dict):
+                # UNSPECIFIED: the final invocation may return nothing.
+                return (
+                    ("success", None, None)
+                    if final and payload is None
+                    else ("failure", None, None)
+                )
+            if "state" not in payload and not final:
+                return "failure", None, None
+            state = payload.get("state")
+        if not self.report_failures or payload is None:
+            return "success", None, state
+        if not isinstance(payload, dict):
+            return "failure", None, None
+        items = payload.get("batchItemFailures")
+        if items is None or items == []:
+            return "success", None, state
+        if not isinstance(items, list):
+            return "failure", None, None
+        positions = {str(r.sequence_number): index for index, r in enumerate(batch)}
+        failed: list[int] = []
+        for item in items:
+            identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+            # UNSPECIFIED: an identifier that is not a sequence number of the batch fails it.
+            if not isinstance(identifier, str) or identifier not in positions:
+                return "failure", None, None
+            failed.append(positions[identifier])
+        return "partial", min(failed), state
+
+    def _accept_state(self, shard_id: str, lane_id: int, lane: _Lane, state: Any) -> None:
+        if lane.window is None:
+            return
+        lane.window.state = state
+        size = len(json.dumps(state, separators=(",", ":")).encode())
+        if size > MAX_WINDOW_STATE_BYTES:
+            # UNSPECIFIED: an early-termination invocation with the oversized state, whose
+            # response is ignored; the same window then goes on with fresh state.
+            self._window_invocation(shard_id, lane_id, lane, early=True)
+            if lane.window is not None:
+                lane.window.state = {}
+
+    def _final_invocation(self, shard_id: str, lane_id: int, lane: _Lane) -> bool:
+        """Close the lane's window; return False if the lane stalled on it."""
+        self._window_invocation(shard_id, lane_id, lane, early=False)
+        if lane.stalled is not None:
+            return False
+        lane.window = None
+        return True
+
+    def _window_invocation(self, shard_id: str, lane_id: int, lane: _Lane, *, early: bool) -> None:
+        assert lane.window is not None  # noqa: S101 - only called with an open window
+        window = lane.window
+        fields = self._window_fields(shard_id, window, window.state, final=not early, early=early)
+        # UNSPECIFIED: these invocations are retried until they succeed (AWS suspends the
+        # shard); the stall guard stops a function that never succeeds.
+        for attempt in range(STALL_LIMIT):
+            try:
+                result = self._invoke(self.function_name, {"Records": [], **fields})
+            except InvocationThrottled:
+                continue
+            outcome: Outcome = "success" if result.function_error is None else "failure"
+            if outcome == "success" and not early:
+                outcome = self._judge(result, [], final=True)[0]
+            self._log.add(
+                Invocation(
+                    source=self.source.kind,
+                    mapping_id=self.uuid,
+                    function=self.function_name,
+                    items=(),
+                    event={"Records": [], **fields},
+                    result=result,
+                    outcome=outcome,
+                    attempt=attempt,
+                    shard_id=shard_id,
+                    lane=lane_id,
+                    window=(fields["window"]["start"], fields["window"]["end"]),
+                    is_final_invoke_for_window=not early,
+                    is_window_terminated_early=early,
+                    at=self._clock.now(),
+                )
+            )
+            if outcome == "success":
+                return
+        lane.stalled = (
+            f"{shard_id} lane {lane_id}: the {'early-termination' if early else 'final'} "
+            f"invocation of window {fields['window']['start']} failed {STALL_LIMIT} times"
+        )
+
+    def _entry(
+        self,
+        shard_id: str,
+        lane_id: int,
+        batch: Sequence[StreamRecord],
+        event: dict[str, Any],
+        result: InvokeResult,
+        outcome: Outcome,
+        retries: int,
+    ) -> Invocation:
+        window = event.get("window")
+        return Invocation(
+            source=self.source.kind,
+            mapping_id=self.uuid,
+            function=self.function_name,
+            items=tuple(str(r.sequence_number) for r in batch),
+            event=event,
+            result=result,
+            outcome=outcome,
+            attempt=retries,
+            shard_id=shard_id,
+            lane=lane_id,
+            window=(window["start"], window["end"]) if window else None,
+            at=self._clock.now(),
+        )
+
+    # -- discards --------------------------------------------------------------------------
+
+    def _discard_expired(
+        self, shard_id: str, batch: list[StreamRecord], attempt: _Attempt
+    ) -> list[StreamRecord]:
+        now = self._clock.now()
+        trim_before = now - self.source.retention_seconds
+        # UNSPECIFIED: records trimmed while being retried vanish without a failure record.
+        batch = [r for r in batch if r.arrival >= trim_before]
+        if self.max_age == -1:
+            return batch
+        # UNSPECIFIED: age is checked before every invocation; the expired records are a
+        # prefix (records arrive in order) and leave in one failure record.
+        expired = 0
+        while expired < len(batch) and now - batch[expired].arrival > self.max_age:
+            expired += 1
+        if expired:
+            self._discard(shard_id, batch[:expired], AGE_CONDITION, attempt)
+        return batch[expired:]
+
+    def _discard(
+        self, shard_id: str, records: Sequence[StreamRecord], condition: str, attempt: _Attempt
+    ) -> None:
+        body = self._failure_body(shard_id, records, condition, attempt)
+        # Without a destination the records are dropped; the log still shows the discard.
+        self._log.add(
+            FailureRecord(
+                source=self.source.kind,
+                mapping_id=self.uuid,
+                destination=self.on_failure or "",
+                condition=condition,
+                body=body,
+                items=tuple(str(r.sequence_number) for r in records),
+                at=self._clock.now(),
+            )
+        )
+        if self.on_failure is not None and self._send_failure is not None:
+            self._send_failure(self.on_failure, body)
+
+    def _failure_body(
+        self, shard_id: str, records: Sequence[StreamRecord], condition: str, attempt: _Attempt
+    ) -> dict[str, Any]:
+        kinesis = self.source.kind == "kinesis"
+        result = attempt.last_result
+        body: dict[str, Any] = {
+            "requestContext": {
+                "requestId": result.request_id if result else str(_new_uuid()),
+                "functionArn": self.function_arn,
+                "condition": condition,
+                "approximateInvokeCount": attempt.invocations,
+            },
+        }
+        if attempt.invocations:
+            # UNSPECIFIED: functionError is null when the last response was a (partial or
+            # invalid) response rather than a function error.
+            body["responseContext"] = {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled" if attempt.function_error else None,
+            }
+        body["version"] = "1.0"
+        body["timestamp"] = iso8601(self._clock.now())
+        body["KinesisBatchInfo" if kinesis else "DDBStreamBatchInfo"] = {
+            "shardId": shard_id,
+            "startSequenceNumber": str(records[0].sequence_number),
+            "endSequenceNumber": str(records[-1].sequence_number),
+            "approximateArrivalOfFirstRecord": iso8601(records[0].arrival, milliseconds=kinesis),
+            "approximateArrivalOfLastRecord": iso8601(records[-1].arrival, milliseconds=kinesis),
+            "batchSize": len(records),
+            "streamArn": self.source.arn,
+        }
+        if self.on_failure is not None and self.on_failure.startswith("arn:aws:s3:"):
+            # UNSPECIFIED: S3 destinations also get the event that was (or would be) sent.
+            body["payload"] = {"Records": [r.record for r in records]}
+        return body
+
+
+def _check(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidParameterValueError(f"{name}={value!r} is out of range: allowed {low}-{high}")
+
+
+def _new_uuid() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def run_mappings(
+    mappings: Iterable[StreamEventSourceMapping],
+    clock: Clock,
+    *,
+    advance_clock: bool = True,
+    max_rounds: int = 100_000,
+) -> int:
+    """Poll ``mappings`` until nothing is left to deliver; return the rounds made.
+
+    With ``advance_clock``, when nothing can move at the current time the clock jumps to
+    the next batching-window or tumbling-window deadline, so every buffered batch is sent
+    and every open window closes with its final invocation.
+
+    Raises:
+        RuntimeError: When a mapping stalls, or ``max_rounds`` is reached.
+    """
+    mappings = list(mappings)
+    for rounds in range(1, max_rounds + 1):
+        moved = False
+        for mapping in mappings:
+            moved |= mapping.poll()
+            if mapping.stalled:
+                raise RuntimeError(f"mapping {mapping.uuid} stalled: {'; '.join(mapping.stalled)}")
+        if moved:
+            continue
+        deadlines = [d for m in mappings if m.enabled and (d := m.next_deadline()) is not None]
+        if not advance_clock or not deadlines or min(deadlines) <= clock.now():
+            return rounds
+        clock.advance_to(min(deadlines))
+    raise RuntimeError(f"mappings still busy after {max_rounds} polling rounds")
