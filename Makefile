@@ -14,7 +14,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all setup synth test lint typecheck imports pytest clean
+.PHONY: all setup synth test lint typecheck imports pytest demo bench clean
 
 all: synth test
 
@@ -50,3 +50,11 @@ pytest: $(STAMP)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+
+## demo: the database trigger example on the local cloud, with faults and progress.
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+## bench: local cloud throughput and handler costs (see benchmarks/RESULTS.md).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/local_cloud.py

@@ -1,22 +1,89 @@
 """The local cloud: run the library's handlers and stacks offline, in pytest.
 
-Importable without aws_cdk. This release has the pieces handler tests need: a Lambda-like
-context, event factories with the exact shapes Lambda delivers, and a reader that turns a
-(moto) DynamoDB stream into Lambda event records.
+Importable without aws_cdk.
+
+* :class:`LocalCloud` deploys a synthesized stack into moto and delivers events to the
+  real handler code with Lambda's semantics: stream event source mappings
+  (:mod:`~lambda_blueprints.testing.streams`), SQS mappings
+  (:mod:`~lambda_blueprints.testing.sqs`) and EventBridge rules
+  (:mod:`~lambda_blueprints.testing.eventbridge`), with filter criteria
+  (:mod:`~lambda_blueprints.testing.filtering`). What happened is in
+  :class:`ActivityLog`; time is a :class:`Clock` that moves only when told.
+* Event factories (:mod:`~lambda_blueprints.testing.events`) build every event the
+  library's handlers take, in the exact shapes Lambda delivers.
+* :class:`LambdaContext` and :func:`read_stream_records` help unit tests of handlers.
 """
 
+from lambda_blueprints.testing.activity import (
+    ActivityLog,
+    Checkpoint,
+    FailureRecord,
+    Invocation,
+    InvocationThrottled,
+    InvokeResult,
+)
+from lambda_blueprints.testing.clock import Clock
+from lambda_blueprints.testing.cloud import DeployedStack, LocalCloud
 from lambda_blueprints.testing.context import LambdaContext
 from lambda_blueprints.testing.dynamodb_streams import read_stream_records
 from lambda_blueprints.testing.events import (
+    api_gateway_http_event,
+    api_gateway_rest_event,
+    client_certificate,
+    cloudformation_custom_resource_event,
     dynamodb_stream_event,
     dynamodb_stream_record,
+    ec2_state_change_event,
+    eventbridge_event,
+    firehose_transformation_event,
+    kinesis_event,
+    kinesis_record,
+    s3_event,
+    s3_event_for,
+    s3_object_lambda_event,
+    sqs_event,
+    sqs_message,
     to_attribute_value,
+    tumbling_window_event,
+    validate_firehose_response,
 )
+from lambda_blueprints.testing.filtering import FilterError, compile_filters, matches
+from lambda_blueprints.testing.streams import MemoryStream, StreamEventSourceMapping
 
 __all__ = [
+    "ActivityLog",
+    "Checkpoint",
+    "Clock",
+    "DeployedStack",
+    "FailureRecord",
+    "FilterError",
+    "Invocation",
+    "InvocationThrottled",
+    "InvokeResult",
     "LambdaContext",
+    "LocalCloud",
+    "MemoryStream",
+    "StreamEventSourceMapping",
+    "api_gateway_http_event",
+    "api_gateway_rest_event",
+    "client_certificate",
+    "cloudformation_custom_resource_event",
+    "compile_filters",
     "dynamodb_stream_event",
     "dynamodb_stream_record",
+    "ec2_state_change_event",
+    "eventbridge_event",
+    "firehose_transformation_event",
+    "kinesis_event",
+    "kinesis_record",
+    "matches",
     "read_stream_records",
+    "s3_event",
+    "s3_event_for",
+    "s3_object_lambda_event",
+    "sqs_event",
+    "sqs_message",
     "to_attribute_value",
+    "tumbling_window_event",
+    "validate_firehose_response",
 ]

@@ -1,0 +1,1027 @@
+"""The local cloud: deploy a synthesized stack into moto and run it in-process.
+
+``LocalCloud.deploy`` reads a CloudFormation template produced by ``cdk synth`` (from a
+Stack object or a cloud assembly folder), creates the resources moto emulates, registers
+the template's Lambda functions with their real handler code and resolved environment,
+and wires the template's event source mappings to the local delivery engines. Tests then
+write to tables and streams with boto3, call :meth:`LocalCloud.run_until_idle`, and assert
+on results and on :attr:`LocalCloud.log`.
+
+Nothing here imports aws_cdk: a Stack is used only through its duck-typed API.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+
+from lambda_blueprints.testing.activity import (
+    ActivityLog,
+    Invocation,
+    InvocationThrottled,
+    InvokeResult,
+)
+from lambda_blueprints.testing.clock import Clock
+from lambda_blueprints.testing.context import LambdaContext
+from lambda_blueprints.testing.eventbridge import EventBridge, Rule, RuleTarget
+from lambda_blueprints.testing.sqs import SqsEventSourceMapping
+from lambda_blueprints.testing.streams import (
+    DynamoDBStreamSource,
+    KinesisStreamSource,
+    StreamEventSourceMapping,
+    run_mappings,
+)
+
+#: Resource types the local cloud creates or runs.
+EMULATED_TYPES = frozenset(
+    {
+        "AWS::DynamoDB::Table",
+        "AWS::DynamoDB::GlobalTable",
+        "AWS::SQS::Queue",
+        "AWS::SNS::Topic",
+        "AWS::SNS::Subscription",
+        "AWS::Kinesis::Stream",
+        "AWS::S3::Bucket",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Lambda::EventInvokeConfig",
+        "AWS::Events::Rule",
+    }
+)
+#: Resource types that have no behaviour to emulate offline: they get placeholder ids.
+INERT_TYPES = frozenset(
+    {
+        "AWS::CDK::Metadata",
+        "AWS::CloudWatch::Alarm",
+        "AWS::CloudWatch::Dashboard",
+        "AWS::IAM::Role",
+        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::KMS::Key",
+        "AWS::KMS::Alias",
+        "AWS::Lambda::Permission",
+        "AWS::Logs::LogGroup",
+        "AWS::S3::BucketPolicy",
+        "AWS::SNS::TopicPolicy",
+        "AWS::SQS::QueuePolicy",
+    }
+)
+_PSEUDO_PARTITION = "aws"
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+@dataclass
+class Resource:
+    """One deployed resource: its template entry and what intrinsics resolve to."""
+
+    logical_id: str
+    type: str
+    path: str
+    ref: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    emulated: bool = True
+
+
+@dataclass
+class LocalFunction:
+    """A Lambda function the local cloud runs in-process."""
+
+    name: str
+    arn: str
+    handler: str
+    code_dir: Path | None
+    environment: dict[str, str]
+    timeout: float
+    memory_size: int
+    role_arn: str
+    _entry: Callable[[dict[str, Any], Any], Any] | None = None
+
+    def load(self) -> Callable[[dict[str, Any], Any], Any]:
+        """Import the handler (once)."""
+        if self._entry is None:
+            self._entry = _load_handler(self.handler, self.code_dir)
+        return self._entry
+
+
+@dataclass
+class _Fault:
+    fail: int = 0
+    throttle: int = 0
+    duplicate: int = 0
+    mutate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    error: type[Exception] = RuntimeError
+
+
+class Faults:
+    """Faults to inject into invocations: failures, throttles, duplicates, corrupt events."""
+
+    def __init__(self) -> None:
+        self._faults: dict[str, _Fault] = {}
+
+    def inject(
+        self,
+        function_name: str,
+        *,
+        fail: int = 0,
+        throttle: int = 0,
+        duplicate: int = 0,
+        mutate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        """Make the next invocations of a function misbehave.
+
+        Args:
+            function_name: The function (physical name or logical id).
+            fail: This many invocations fail with a function error before the handler runs.
+            throttle: This many invocations are throttled (never reach the function).
+            duplicate: This many successful invocations are delivered twice (at-least-once
+                delivery); the second delivery's result counts.
+            mutate: Rewrites every event before the handler sees it (poison records).
+        """
+        self._faults[function_name] = _Fault(fail, throttle, duplicate, mutate)
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        self._faults.clear()
+
+    def get(self, function_name: str) -> _Fault | None:
+        """The fault of a function, if any."""
+        return self._faults.get(function_name)
+
+
+class DeployedStack:
+    """A stack deployed into the local cloud."""
+
+    def __init__(self, name: str, resources: dict[str, Resource], outputs: dict[str, str]) -> None:
+        self.name = name
+        self.resources = resources
+        #: The stack outputs, resolved.
+        self.outputs = outputs
+
+    def resource(self, key: str) -> Resource:
+        """Find a resource by logical id or by (the end of) its construct path.
+
+        ``stack.resource("UsersAudit/AuditTable")`` finds the resource whose path is
+        ``<Stack>/UsersAudit/AuditTable/Resource``.
+        """
+        if key in self.resources:
+            return self.resources[key]
+        wanted = key.strip("/")
+        matches = [
+            r
+            for r in self.resources.values()
+            if r.path.removesuffix("/Resource").endswith("/" + wanted)
+            or r.path.removesuffix("/Resource") == wanted
+        ]
+        if not matches:
+            # No path metadata (an app synthesized outside the CLI): CDK logical ids are the
+            # path's components joined, plus an 8-character hash.
+            pattern = re.compile(re.escape(wanted.replace("/", "")) + "[0-9A-F]{8}")
+            matches = [r for r in self.resources.values() if pattern.fullmatch(r.logical_id)]
+        if len(matches) != 1:
+            found = ", ".join(sorted(r.path for r in matches)) or "nothing"
+            raise KeyError(f"{key!r} matches {found} in stack {self.name}")
+        return matches[0]
+
+    def physical_id(self, key: str) -> str:
+        """The resource's ``Ref`` value: table or function name, queue URL, topic ARN..."""
+        return self.resource(key).ref
+
+    def attribute(self, key: str, name: str) -> str:
+        """A ``Fn::GetAtt`` value of the resource, e.g. ``attribute("Users", "StreamArn")``."""
+        return self.resource(key).attributes[name]
+
+
+class LocalCloud:
+    """An in-process AWS for tests: moto services plus Lambda delivery with AWS semantics.
+
+    Use it as a context manager; it starts moto's ``mock_aws`` (and fake credentials when
+    none are set) and stops them on exit::
+
+        with LocalCloud() as cloud:
+            stack = cloud.deploy(my_stack)
+            boto3.resource("dynamodb").Table(stack.physical_id("Users")).put_item(Item=...)
+            cloud.run_until_idle()
+            assert cloud.log.failures() == []
+
+    Args:
+        region: The region of every resource.
+        account_id: The account id in ARNs.
+        clock: The clock that batching windows, tumbling windows and record ages follow.
+            Defaults to a clock frozen at the current time.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        clock: Clock | None = None,
+    ) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.clock = clock or Clock()
+        #: Everything delivered: invocations, checkpoints, failure records.
+        self.log = ActivityLog()
+        #: Faults to inject into invocations.
+        self.faults = Faults()
+        #: Functions by physical name.
+        self.functions: dict[str, LocalFunction] = {}
+        #: Stream event source mappings by UUID.
+        self.stream_mappings: dict[str, StreamEventSourceMapping] = {}
+        #: SQS event source mappings by UUID.
+        self.queue_mappings: dict[str, SqsEventSourceMapping] = {}
+        #: Resources that were not emulated, as ``(stack, logical id, type)``.
+        self.skipped: list[tuple[str, str, str]] = []
+        #: EventBridge buses, rules and targets; send events with :meth:`put_events`.
+        self.events = EventBridge(
+            invoke=self._invoke,
+            log=self.log,
+            clock=self.clock,
+            send=self._send_message,
+            account=account_id,
+            region=region,
+        )
+        self._stacks: dict[str, DeployedStack] = {}
+        self._mock: Any = None
+        self._saved_env: dict[str, str | None] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def __enter__(self) -> LocalCloud:
+        from moto import mock_aws
+
+        defaults = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }
+        for name, value in defaults.items():
+            if name not in os.environ or name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+                self._saved_env[name] = os.environ.get(name)
+                os.environ[name] = value
+        self._mock = mock_aws()
+        self._mock.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the local cloud's region."""
+        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+
+    # -- deploy ----------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        stack: Any = None,
+        *,
+        assembly_dir: str | Path | None = None,
+        stack_name: str | None = None,
+    ) -> DeployedStack:
+        """Deploy a stack: a CDK ``Stack`` object, or ``stack_name`` from ``assembly_dir``.
+
+        Args:
+            stack: A ``aws_cdk.Stack``; its app is synthesized to read the template.
+            assembly_dir: A cloud assembly folder (``cdk.out``), with ``stack_name``.
+            stack_name: The stack's artifact id in the assembly.
+
+        Returns:
+            The deployed stack, to look up physical ids.
+        """
+        if self._mock is None:
+            raise RuntimeError("use the LocalCloud as a context manager: with LocalCloud() as c:")
+        paths: dict[str, str] = {}
+        if stack is not None:
+            assembly = stack.node.root.synth()
+            directory = Path(assembly.directory)
+            artifact = stack.artifact_id
+            # Construct paths from the tree: templates carry them only when the CLI synths.
+            paths = {
+                stack.get_logical_id(child): child.node.path
+                for child in stack.node.find_all()
+                if hasattr(child, "cfn_resource_type")
+            }
+        elif assembly_dir is not None and stack_name is not None:
+            directory, artifact = Path(assembly_dir), stack_name
+        else:
+            raise ValueError("deploy() needs a Stack, or assembly_dir and stack_name")
+        manifest = json.loads((directory / "manifest.json").read_text())
+        properties = manifest["artifacts"][artifact]["properties"]
+        template = json.loads((directory / properties["templateFile"]).read_text())
+        name = properties.get("stackName", artifact)
+        deployed = _Deployment(self, name, template, directory, paths).run()
+        self._stacks[name] = deployed
+        return deployed
+
+    # -- delivery --------------------------------------------------------------------------
+
+    def run_until_idle(self, *, advance_clock: bool = True, max_rounds: int = 1000) -> None:
+        """Deliver everything that is due, advancing the clock to pending deadlines.
+
+        Streams and queues are drained in turns until neither has anything left, since a
+        function fed by one may write to the other.
+
+        Raises:
+            RuntimeError: When a mapping stalls (a batch that never succeeds nor expires),
+                or work remains after ``max_rounds`` turns.
+        """
+        for _ in range(max_rounds):
+            before = len(self.log.entries)
+            run_mappings(self.stream_mappings.values(), self.clock, advance_clock=advance_clock)
+            for mapping in self.queue_mappings.values():
+                if advance_clock:
+                    mapping.run_until_empty()
+                else:
+                    while mapping.poll():
+                        pass
+            if len(self.log.entries) == before:
+                return
+        raise RuntimeError(f"the local cloud was still busy after {max_rounds} turns")
+
+    def put_events(self, entries: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Send events to EventBridge (``PutEvents`` entries or whole events); return ids.
+
+        Matching rules deliver at once: Lambda targets as asynchronous invocations with the
+        function's retry settings, SQS and SNS targets as messages.
+        """
+        return self.events.put_events(entries)
+
+    def invoke(self, function_name: str, event: dict[str, Any]) -> InvokeResult:
+        """Invoke a function synchronously, as ``lambda:Invoke`` with ``RequestResponse``.
+
+        Function errors are reported in the result, never raised; the invocation is logged
+        with source ``direct``.
+        """
+        result = self._invoke(function_name, event)
+        self.log.add(
+            Invocation(
+                source="direct",
+                mapping_id="",
+                function=self._function(function_name).name,
+                items=(),
+                event=event,
+                result=result,
+                outcome="success" if result.ok else "failure",
+                at=self.clock.now(),
+            )
+        )
+        return result
+
+    def _function(self, name_or_arn: str) -> LocalFunction:
+        name = name_or_arn.split(":function:")[-1].split(":")[0]
+        if name in self.functions:
+            return self.functions[name]
+        for stack in self._stacks.values():
+            for resource in stack.resources.values():
+                if resource.type == "AWS::Lambda::Function" and name in (
+                    resource.logical_id,
+                    resource.path.removesuffix("/Resource").rsplit("/", 1)[-1],
+                ):
+                    return self.functions[resource.ref]
+        raise KeyError(f"no function {name_or_arn!r} is deployed")
+
+    def _invoke(self, function_name: str, event: dict[str, Any]) -> InvokeResult:
+        function = self._function(function_name)
+        fault = self.faults.get(function.name) or self.faults.get(function_name)
+        if fault is not None:
+            if fault.throttle > 0:
+                fault.throttle -= 1
+                raise InvocationThrottled(function.name)
+            if fault.mutate is not None:
+                event = fault.mutate(json.loads(json.dumps(event)))
+            if fault.fail > 0:
+                fault.fail -= 1
+                return InvokeResult(
+                    str(uuid.uuid4()), None, "Unhandled", "InjectedFault", "injected failure"
+                )
+        result = self._run(function, event)
+        if fault is not None and fault.duplicate > 0 and result.ok:
+            fault.duplicate -= 1
+            result = self._run(function, event)
+        return result
+
+    def _run(self, function: LocalFunction, event: dict[str, Any]) -> InvokeResult:
+        request_id = str(uuid.uuid4())
+        context = LambdaContext(
+            function_name=function.name,
+            memory_limit_in_mb=function.memory_size,
+            timeout_seconds=function.timeout,
+            region=self.region,
+            account_id=self.account_id,
+            aws_request_id=request_id,
+        )
+        # Handlers get a copy: Lambda serializes the event, so mutations never leak back.
+        payload_in = json.loads(json.dumps(event))
+        started = time.perf_counter()
+        with _environment(self._runtime_environment(function)):
+            try:
+                returned = function.load()(payload_in, context)
+                payload = json.loads(json.dumps(returned)) if returned is not None else None
+            except Exception as error:  # the function's error, reported like Lambda does
+                return InvokeResult(
+                    request_id,
+                    None,
+                    "Unhandled",
+                    type(error).__name__,
+                    "".join(traceback.format_exception_only(error)).strip(),
+                    (time.perf_counter() - started) * 1000,
+                )
+        duration = (time.perf_counter() - started) * 1000
+        if duration > function.timeout * 1000:
+            return InvokeResult(
+                request_id,
+                None,
+                "Unhandled",
+                "Sandbox.Timedout",
+                f"Task timed out after {function.timeout:.2f} seconds",
+                duration,
+            )
+        return InvokeResult(request_id, payload, None, None, None, duration)
+
+    def _runtime_environment(self, function: LocalFunction) -> dict[str, str]:
+        return {
+            **function.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
+    def _send_message(
+        self, destination: str, body: str, attributes: Mapping[str, Mapping[str, str]]
+    ) -> None:
+        service, name = destination.split(":")[2], destination.rsplit(":", 1)[-1]
+        if service == "sqs":
+            sqs = self.client("sqs")
+            sqs.send_message(
+                QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"],
+                MessageBody=body,
+                MessageAttributes=dict(attributes),
+            )
+        elif service == "sns":
+            self.client("sns").publish(
+                TopicArn=destination,
+                Message=body,
+                MessageAttributes=dict(attributes),
+            )
+        else:
+            raise ValueError(f"cannot deliver a message to {destination}")
+
+    def _send_failure(self, destination: str, body: dict[str, Any]) -> None:
+        text = json.dumps(body)
+        service, name = destination.split(":")[2], destination.rsplit(":", 1)[-1]
+        if service == "sqs":
+            sqs = self.client("sqs")
+            sqs.send_message(
+                QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"], MessageBody=text
+            )
+        elif service == "sns":
+            self.client("sns").publish(TopicArn=destination, Message=text)
+        elif service == "s3":
+            info = body.get("KinesisBatchInfo") or body.get("DDBStreamBatchInfo") or {}
+            stamp = time.strftime("%Y/%m/%d/%Y-%m-%dT%H.%M.%S", time.gmtime(self.clock.now()))
+            key = f"aws/lambda/{info.get('shardId', 'shard')}/{stamp}-{uuid.uuid4()}"
+            self.client("s3").put_object(Bucket=name, Key=key, Body=text.encode())
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _load_handler(handler: str, code_dir: Path | None) -> Callable[[dict[str, Any], Any], Any]:
+    module_path, _, attribute = handler.rpartition(".")
+    if not module_path:
+        raise ValueError(f"handler {handler!r} is not <module>.<function>")
+    if module_path.startswith("runtime.") and (code_dir is None or (code_dir / "runtime").is_dir()):
+        # The library's own runtime asset: import the installed package (same files), so
+        # tests can patch handler modules and measure coverage.
+        module: ModuleType = importlib.import_module(f"lambda_blueprints.{module_path}")
+    elif code_dir is not None:
+        module = _import_from_asset(module_path, code_dir)
+    else:
+        raise ValueError(f"function code for handler {handler!r} has no asset directory")
+    entry = getattr(module, attribute, None)
+    if not callable(entry):
+        raise ValueError(f"handler {handler!r}: {module.__name__} has no function {attribute!r}")
+    return entry  # type: ignore[no-any-return]
+
+
+def _import_from_asset(module_path: str, code_dir: Path) -> ModuleType:
+    # Lambda puts the asset root on sys.path; do the same, under a package name of its own
+    # so that assets with equally named modules do not collide.
+    package = "_local_asset_" + re.sub(r"\W", "_", code_dir.name)
+    if package not in sys.modules:
+        spec = importlib.util.spec_from_loader(package, loader=None, is_package=True)
+        assert spec is not None  # noqa: S101 - spec_from_loader always returns one here
+        namespace = importlib.util.module_from_spec(spec)
+        namespace.__path__ = [str(code_dir)]
+        sys.modules[package] = namespace
+    if str(code_dir) not in sys.path:
+        sys.path.append(str(code_dir))
+    return importlib.import_module(f"{package}.{module_path}")
+
+
+class _Deployment:
+    """Creates one template's resources, in dependency order."""
+
+    def __init__(
+        self,
+        cloud: LocalCloud,
+        stack_name: str,
+        template: dict[str, Any],
+        directory: Path,
+        paths: Mapping[str, str],
+    ) -> None:
+        self.cloud = cloud
+        self.paths = paths
+        self.stack_name = stack_name
+        self.template = template
+        self.directory = directory
+        self.resources: dict[str, Resource] = {}
+        self.conditions: dict[str, bool] = {}
+        self.assets = self._asset_directories()
+
+    def _asset_directories(self) -> dict[str, Path]:
+        found: dict[str, Path] = {}
+        for name in self.directory.glob("*.assets.json"):
+            for key, asset in json.loads(name.read_text()).get("files", {}).items():
+                source = self.directory / asset["source"]["path"]
+                for destination in asset.get("destinations", {}).values():
+                    found[destination.get("objectKey", f"{key}.zip")] = source
+        return found
+
+    def run(self) -> DeployedStack:
+        resources = self.template.get("Resources", {})
+        for name, condition in self.template.get("Conditions", {}).items():
+            self.conditions[name] = bool(self.resolve(condition))
+        for logical_id in _dependency_order(resources):
+            definition = resources[logical_id]
+            if "Condition" in definition and not self.conditions.get(definition["Condition"]):
+                continue
+            self.resources[logical_id] = self.create(logical_id, definition)
+        outputs = {
+            name: str(self.resolve(output["Value"]))
+            for name, output in self.template.get("Outputs", {}).items()
+        }
+        return DeployedStack(self.stack_name, self.resources, outputs)
+
+    # -- intrinsics ------------------------------------------------------------------------
+
+    def resolve(self, value: Any) -> Any:
+        """Resolve CloudFormation intrinsic functions in ``value``."""
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value if v != {"Ref": "AWS::NoValue"}]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref":
+                return self._ref(argument)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = (
+                    argument if isinstance(argument, list) else argument.split(".", 1)
+                )
+                return self._attribute(logical_id, attribute)
+            if key == "Fn::Join":
+                separator, parts = argument
+                return separator.join(str(p) for p in self.resolve(parts))
+            if key == "Fn::Sub":
+                return self._sub(argument)
+            if key == "Fn::Select":
+                index, items = argument
+                return self.resolve(items)[int(self.resolve(index))]
+            if key == "Fn::Split":
+                separator, text = argument
+                return str(self.resolve(text)).split(separator)
+            if key == "Fn::If":
+                condition, when_true, when_false = argument
+                return self.resolve(when_true if self.conditions.get(condition) else when_false)
+            if key == "Fn::Equals":
+                left, right = self.resolve(argument)
+                return left == right
+            if key == "Fn::Not":
+                return not self.resolve(argument[0])
+            if key in ("Fn::And", "Fn::Or"):
+                values = [bool(self.resolve(v)) for v in argument]
+                return all(values) if key == "Fn::And" else any(values)
+            if key == "Condition":
+                return self.conditions.get(argument, False)
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _ref(self, name: str) -> Any:
+        pseudo = {
+            "AWS::Region": self.cloud.region,
+            "AWS::AccountId": self.cloud.account_id,
+            "AWS::Partition": _PSEUDO_PARTITION,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": self.stack_name,
+            "AWS::StackId": f"arn:aws:cloudformation:{self.cloud.region}:{self.cloud.account_id}:"
+            f"stack/{self.stack_name}/local",
+            "AWS::NoValue": None,
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.resources:
+            return self.resources[name].ref
+        parameter = self.template.get("Parameters", {}).get(name)
+        if parameter is not None:
+            return parameter.get("Default", "")
+        raise KeyError(f"Ref to unknown {name!r} in stack {self.stack_name}")
+
+    def _attribute(self, logical_id: str, attribute: str) -> str:
+        resource = self.resources[logical_id]
+        if attribute in resource.attributes:
+            return resource.attributes[attribute]
+        if not resource.emulated:
+            # Placeholder for resources that are not emulated (KMS keys, roles, ...).
+            return self._arn("local", f"{logical_id}/{attribute}")
+        raise KeyError(f"{logical_id} ({resource.type}) has no attribute {attribute!r} locally")
+
+    def _sub(self, argument: Any) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        resolved = {k: self.resolve(v) for k, v in variables.items()}
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in resolved:
+                return str(resolved[name])
+            if "." in name:
+                logical_id, attribute = name.split(".", 1)
+                return self._attribute(logical_id, attribute)
+            return str(self._ref(name))
+
+        return _SUB_VARIABLE.sub(replace, text)
+
+    # -- resources -------------------------------------------------------------------------
+
+    def _name(self, logical_id: str, limit: int = 255) -> str:
+        suffix = uuid.uuid4().hex[:12].upper()
+        return f"{self.stack_name}-{logical_id}"[: limit - 13] + f"-{suffix}"
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.cloud.region}:{self.cloud.account_id}:{resource}"
+
+    def create(self, logical_id: str, definition: Mapping[str, Any]) -> Resource:
+        kind = definition["Type"]
+        path = definition.get("Metadata", {}).get("aws:cdk:path") or self.paths.get(
+            logical_id, f"{self.stack_name}/{logical_id}"
+        )
+        if kind not in EMULATED_TYPES:
+            self.cloud.skipped.append((self.stack_name, logical_id, kind))
+            return Resource(logical_id, kind, path, f"{logical_id}-local", emulated=False)
+        properties = self.resolve(definition.get("Properties", {}))
+        creator = getattr(self, "_create_" + kind.split("::", 1)[1].replace("::", "_").lower())
+        resource: Resource = creator(logical_id, properties)
+        resource.path = path
+        return resource
+
+    def _create_dynamodb_table(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        name = props.get("TableName") or self._name(logical_id)
+        request: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+        }
+        if props.get("BillingMode") == "PAY_PER_REQUEST" or "ProvisionedThroughput" not in props:
+            request["BillingMode"] = "PAY_PER_REQUEST"
+        else:
+            request["ProvisionedThroughput"] = props["ProvisionedThroughput"]
+        for index_kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            if props.get(index_kind):
+                request[index_kind] = [
+                    {k: v for k, v in index.items() if k != "ContributorInsightsSpecification"}
+                    for index in props[index_kind]
+                ]
+        view = props.get("StreamSpecification", {}).get("StreamViewType")
+        if view:
+            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
+        dynamodb = self.cloud.client("dynamodb")
+        table = dynamodb.create_table(**request)["TableDescription"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+        attributes = {"Arn": table["TableArn"]}
+        if table.get("LatestStreamArn"):
+            attributes["StreamArn"] = table["LatestStreamArn"]
+        return Resource(logical_id, "AWS::DynamoDB::Table", "", name, attributes)
+
+    def _create_dynamodb_globaltable(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        resource = self._create_dynamodb_table(logical_id, props)
+        resource.type = "AWS::DynamoDB::GlobalTable"
+        return resource
+
+    def _create_sqs_queue(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        fifo = bool(props.get("FifoQueue"))
+        name = props.get("QueueName") or self._name(logical_id, 80 - (5 if fifo else 0))
+        if fifo and not name.endswith(".fifo"):
+            name += ".fifo"
+        attributes: dict[str, str] = {}
+        for key in (
+            "DelaySeconds",
+            "MaximumMessageSize",
+            "MessageRetentionPeriod",
+            "ReceiveMessageWaitTimeSeconds",
+            "VisibilityTimeout",
+            "FifoQueue",
+            "ContentBasedDeduplication",
+        ):
+            if key in props:
+                attributes[key] = (
+                    str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
+                )
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        url = self.cloud.client("sqs").create_queue(QueueName=name, Attributes=attributes)[
+            "QueueUrl"
+        ]
+        arn = self._arn("sqs", name)
+        return Resource(
+            logical_id, "AWS::SQS::Queue", "", url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
+        )
+
+    def _create_sns_topic(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        name = props.get("TopicName") or self._name(logical_id, 256)
+        attributes = {"FifoTopic": "true"} if props.get("FifoTopic") else {}
+        arn = self.cloud.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        return Resource(
+            logical_id, "AWS::SNS::Topic", "", arn, {"TopicArn": arn, "TopicName": name}
+        )
+
+    def _create_sns_subscription(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        arn = self.cloud.client("sns").subscribe(
+            TopicArn=props["TopicArn"],
+            Protocol=props["Protocol"],
+            Endpoint=props["Endpoint"],
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        return Resource(logical_id, "AWS::SNS::Subscription", "", arn)
+
+    def _create_kinesis_stream(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        name = props.get("Name") or self._name(logical_id, 128)
+        kinesis = self.cloud.client("kinesis")
+        kinesis.create_stream(StreamName=name, ShardCount=int(props.get("ShardCount") or 1))
+        retention = props.get("RetentionPeriodHours")
+        if retention and int(retention) > 24:
+            kinesis.increase_stream_retention_period(
+                StreamName=name, RetentionPeriodHours=int(retention)
+            )
+        arn = self._arn("kinesis", f"stream/{name}")
+        return Resource(logical_id, "AWS::Kinesis::Stream", "", name, {"Arn": arn})
+
+    def _create_s3_bucket(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        name = props.get("BucketName") or self._name(logical_id, 63).lower()
+        s3 = self.cloud.client("s3")
+        if self.cloud.region == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            s3.create_bucket(
+                Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.cloud.region}
+            )
+        return Resource(
+            logical_id,
+            "AWS::S3::Bucket",
+            "",
+            name,
+            {
+                "Arn": f"arn:aws:s3:::{name}",
+                "DomainName": f"{name}.s3.amazonaws.com",
+                "RegionalDomainName": f"{name}.s3.{self.cloud.region}.amazonaws.com",
+            },
+        )
+
+    def _create_lambda_function(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        name = props.get("FunctionName") or self._name(logical_id, 64)
+        arn = self._arn("lambda", f"function:{name}")
+        code = props.get("Code", {})
+        code_dir = self.assets.get(str(code.get("S3Key", "")))
+        if "ZipFile" in code:
+            code_dir = Path(tempfile.mkdtemp(prefix="local-lambda-"))
+            (code_dir / "index.py").write_text(code["ZipFile"])
+        self.cloud.functions[name] = LocalFunction(
+            name=name,
+            arn=arn,
+            handler=props.get("Handler", "index.handler"),
+            code_dir=code_dir,
+            environment={
+                k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()
+            },
+            timeout=float(props.get("Timeout", 3)),
+            memory_size=int(props.get("MemorySize", 128)),
+            role_arn=str(props.get("Role", "")),
+        )
+        return Resource(logical_id, "AWS::Lambda::Function", "", name, {"Arn": arn})
+
+    def _create_lambda_eventsourcemapping(
+        self, logical_id: str, props: Mapping[str, Any]
+    ) -> Resource:
+        function = self.cloud._function(str(props["FunctionName"]))
+        source_arn = str(props["EventSourceArn"])
+        mapping_id = str(uuid.uuid4())
+        service = source_arn.split(":")[2]
+        if service == "sqs":
+            return self._queue_mapping(logical_id, mapping_id, function, source_arn, props)
+        if service not in ("dynamodb", "kinesis"):
+            raise NotImplementedError(
+                f"{logical_id}: event source mappings from {service} are not emulated"
+            )
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        source: Any = (
+            DynamoDBStreamSource(source_arn, client=self.cloud.client("dynamodbstreams"))
+            if service == "dynamodb"
+            else KinesisStreamSource(
+                source_arn, client=self.cloud.client("kinesis"), role_arn=function.role_arn
+            )
+        )
+        mapping = StreamEventSourceMapping(
+            source=source,
+            function_name=function.name,
+            function_arn=function.arn,
+            invoke=self.cloud._invoke,
+            log=self.cloud.log,
+            clock=self.cloud.clock,
+            send_failure=self.cloud._send_failure,
+            uuid=mapping_id,
+            batch_size=int(props.get("BatchSize", 100)),
+            maximum_batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+            starting_position=props.get("StartingPosition", "TRIM_HORIZON"),
+            starting_position_timestamp=props.get("StartingPositionTimestamp"),
+            bisect_batch_on_function_error=bool(props.get("BisectBatchOnFunctionError", False)),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in props.get("FunctionResponseTypes", []),
+            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+            maximum_record_age_seconds=int(props.get("MaximumRecordAgeInSeconds", -1)),
+            parallelization_factor=int(props.get("ParallelizationFactor", 1)),
+            tumbling_window_seconds=int(props.get("TumblingWindowInSeconds", 0)),
+            on_failure_destination=destination,
+            record_filter=_record_filter(props.get("FilterCriteria"), service),
+            enabled=bool(props.get("Enabled", True)),
+        )
+        self.cloud.stream_mappings[mapping_id] = mapping
+        return Resource(logical_id, "AWS::Lambda::EventSourceMapping", "", mapping_id)
+
+    def _queue_mapping(
+        self,
+        logical_id: str,
+        mapping_id: str,
+        function: LocalFunction,
+        queue_arn: str,
+        props: Mapping[str, Any],
+    ) -> Resource:
+        sqs = self.cloud.client("sqs")
+        mapping = SqsEventSourceMapping(
+            uuid=mapping_id,
+            queue_arn=queue_arn,
+            queue_url=sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"],
+            function_name=function.name,
+            invoke=self.cloud._invoke,
+            log=self.cloud.log,
+            clock=self.cloud.clock,
+            batch_size=int(props.get("BatchSize", 10)),
+            max_batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in props.get("FunctionResponseTypes", []),
+            record_filter=_record_filter(props.get("FilterCriteria"), "sqs"),
+            enabled=bool(props.get("Enabled", True)),
+            sqs_client=sqs,
+        )
+        self.cloud.queue_mappings[mapping_id] = mapping
+        return Resource(logical_id, "AWS::Lambda::EventSourceMapping", "", mapping_id)
+
+    def _create_events_rule(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        name = props.get("Name") or self._name(logical_id, 64)
+        targets = []
+        for target in props.get("Targets", []):
+            retry = target.get("RetryPolicy", {})
+            targets.append(
+                RuleTarget(
+                    id=target["Id"],
+                    arn=target["Arn"],
+                    input=target.get("Input"),
+                    input_path=target.get("InputPath"),
+                    input_transformer=target.get("InputTransformer"),
+                    max_retry_attempts=int(retry.get("MaximumRetryAttempts", 185)),
+                    max_event_age_seconds=int(retry.get("MaximumEventAgeInSeconds", 86_400)),
+                    dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
+                )
+            )
+        bus = str(props.get("EventBusName") or "default").rsplit("/", 1)[-1]
+        self.cloud.events.add_rule(
+            Rule(
+                name=name,
+                event_pattern=props.get("EventPattern"),
+                targets=targets,
+                enabled=props.get("State", "ENABLED") == "ENABLED",
+                event_bus=bus,
+            )
+        )
+        arn = self._arn("events", f"rule/{name}")
+        return Resource(logical_id, "AWS::Events::Rule", "", name, {"Arn": arn})
+
+    def _create_lambda_eventinvokeconfig(
+        self, logical_id: str, props: Mapping[str, Any]
+    ) -> Resource:
+        function = self.cloud._function(str(props["FunctionName"]))
+        on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        self.cloud.events.set_async_config(
+            function.name,
+            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", 2)),
+            maximum_event_age_seconds=int(props.get("MaximumEventAgeInSeconds", 21_600)),
+            on_failure_arn=on_failure,
+        )
+        return Resource(logical_id, "AWS::Lambda::EventInvokeConfig", "", f"{function.name}-config")
+
+
+def _record_filter(criteria: Mapping[str, Any] | None, source: str) -> Any:
+    if not criteria or not criteria.get("Filters"):
+        return None
+    from lambda_blueprints.testing.filtering import compile_filters
+
+    return compile_filters(criteria, source)  # type: ignore[arg-type]
+
+
+def _dependency_order(resources: Mapping[str, Any]) -> list[str]:
+    """Logical ids ordered so that every resource comes after what it references."""
+
+    def references(value: Any) -> set[str]:
+        found: set[str] = set()
+        if isinstance(value, dict):
+            if "Ref" in value and isinstance(value["Ref"], str):
+                found.add(value["Ref"])
+            if "Fn::GetAtt" in value:
+                target = value["Fn::GetAtt"]
+                found.add(target[0] if isinstance(target, list) else target.split(".")[0])
+            if "Fn::Sub" in value:
+                text = (
+                    value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+                )
+                found.update(m.split(".")[0] for m in _SUB_VARIABLE.findall(text))
+            for item in value.values():
+                found |= references(item)
+        elif isinstance(value, list):
+            for item in value:
+                found |= references(item)
+        return found
+
+    depends: dict[str, set[str]] = {}
+    for logical_id, definition in resources.items():
+        needed = references(definition.get("Properties", {}))
+        explicit = definition.get("DependsOn", [])
+        needed |= {explicit} if isinstance(explicit, str) else set(explicit)
+        depends[logical_id] = {n for n in needed if n in resources and n != logical_id}
+    ordered: list[str] = []
+    done: set[str] = set()
+
+    def visit(logical_id: str, trail: Sequence[str]) -> None:
+        if logical_id in done:
+            return
+        if logical_id in trail:
+            raise ValueError(f"circular dependency: {' -> '.join([*trail, logical_id])}")
+        for needed in sorted(depends[logical_id]):
+            visit(needed, [*trail, logical_id])
+        done.add(logical_id)
+        ordered.append(logical_id)
+
+    for logical_id in resources:
+        visit(logical_id, [])
+    return ordered

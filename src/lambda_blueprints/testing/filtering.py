@@ -1,0 +1,688 @@
+"""The EventBridge pattern language, for EventBridge rules and event source mapping filters.
+
+:func:`matches` evaluates an event pattern against a JSON document the way EventBridge
+does: every field of the pattern must match (AND), any value listed for a field may match
+(OR), and an array in the document matches when one of its elements does.
+:func:`compile_filters` turns an event source mapping's ``FilterCriteria`` into a
+:class:`RecordFilter` that decides which Kinesis, DynamoDB or SQS records Lambda keeps.
+
+Choices for points AWS leaves open are named constants and functions below:
+:data:`ESM_UNSUPPORTED_OPERATORS`, :data:`MAX_FILTERS`, :func:`is_json_document`,
+:func:`kinesis_filter_document`, :func:`dynamodb_filter_document` and
+:func:`sqs_filter_document`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+Source = Literal["kinesis", "dynamodb", "sqs"]
+
+#: Filters per event source mapping. AWS allows 5 by default and 10 with a quota increase;
+#: the emulator accepts the raised quota.
+MAX_FILTERS = 10
+#: Characters per ``Pattern`` string.
+MAX_PATTERN_LENGTH = 4096
+#: Numeric matching covers -5.0e9 to +5.0e9 inclusive.
+NUMERIC_LIMIT = Decimal("5e9")
+#: Plain equality compares numbers by their JSON text, so 300, 300.0 and 3.0e2 differ; the
+#: ``numeric`` operator compares values. Rules and filters share this behaviour.
+PLAIN_NUMBERS_MATCH_BY_TEXT = True
+#: UNSPECIFIED (spec 7.1): operators that neither Lambda's filter table nor the EventBridge
+#: "Pipe support" column lists. The emulator rejects them in filter criteria.
+ESM_UNSUPPORTED_OPERATORS = frozenset({"wildcard", "cidr", "$or"})
+#: The operators ``anything-but`` can wrap in rules. The EventBridge table marks them all
+#: unsupported for pipes, so filter criteria reject every one.
+ANYTHING_BUT_OPERATORS = frozenset({"prefix", "suffix", "equals-ignore-case", "wildcard"})
+#: The key that holds a record's payload, per source.
+DATA_KEYS: Mapping[str, str] = {"kinesis": "data", "dynamodb": "dynamodb", "sqs": "body"}
+
+_OR = "$or"
+_LOWER_BOUNDS = frozenset({">", ">="})
+_UPPER_BOUNDS = frozenset({"<", "<="})
+_OPERATORS = frozenset(
+    {
+        "prefix",
+        "suffix",
+        "equals-ignore-case",
+        "wildcard",
+        "anything-but",
+        "numeric",
+        "exists",
+        "cidr",
+    }
+)
+
+
+class FilterError(ValueError):
+    """An invalid event pattern or filter criteria (Lambda's InvalidParameterValueException)."""
+
+
+@dataclass(frozen=True)
+class JsonNumber:
+    """A number read from JSON text, keeping its spelling for plain equality.
+
+    Attributes:
+        text: The number exactly as the JSON text wrote it, for example ``3.0e2``.
+    """
+
+    text: str
+
+    @property
+    def value(self) -> Decimal:
+        """The exact numeric value."""
+        return Decimal(self.text)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_preserving_numbers(text: str | bytes) -> Any:
+    """Parse JSON, reading numbers as :class:`JsonNumber` so their spelling survives.
+
+    Raises:
+        ValueError: The text is not JSON (``NaN`` and ``Infinity`` are not JSON either).
+    """
+    return json.loads(
+        text, parse_int=JsonNumber, parse_float=JsonNumber, parse_constant=_reject_constant
+    )
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int | JsonNumber | Decimal)
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, JsonNumber):
+        return value.text
+    if isinstance(value, Decimal):
+        return str(value)
+    return json.dumps(value)
+
+
+def _number_value(value: Any) -> Decimal:
+    if isinstance(value, JsonNumber):
+        return value.value
+    if isinstance(value, float):
+        # repr gives the shortest text that round-trips, so 0.1 stays 0.1.
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def _numbers_equal(expected: Any, actual: Any) -> bool:
+    if PLAIN_NUMBERS_MATCH_BY_TEXT:
+        return _number_text(expected) == _number_text(actual)
+    return _number_value(expected) == _number_value(actual)
+
+
+def _equals(expected: Any, actual: Any) -> bool:
+    """Plain equality of a pattern value and a document value, types never mixing."""
+    if expected is None:
+        return actual is None
+    if isinstance(expected, bool):
+        return isinstance(actual, bool) and actual is expected
+    if isinstance(expected, str):
+        return isinstance(actual, str) and actual == expected
+    return _is_number(actual) and _numbers_equal(expected, actual)
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, list | tuple)
+
+
+def _flatten(value: Any) -> list[Any]:
+    """The values an array contributes: nested arrays are crushed, as EventBridge does."""
+    if not _is_sequence(value):
+        return [value]
+    flat: list[Any] = []
+    for element in value:
+        flat.extend(_flatten(element))
+    return flat
+
+
+# --------------------------------------------------------------------------- wildcards
+
+
+@functools.lru_cache(maxsize=512)
+def _wildcard_regex(wildcard: str) -> re.Pattern[str]:
+    r"""Compile a wildcard: ``*`` is any run of characters; ``\*`` and ``\\`` escape."""
+    parts: list[str] = []
+    previous_star = False
+    index = 0
+    while index < len(wildcard):
+        char = wildcard[index]
+        if char == "\\":
+            escaped = wildcard[index + 1 : index + 2]
+            if escaped not in ("*", "\\"):
+                raise FilterError(f"wildcard {wildcard!r}: a backslash may only escape '*' or '\\'")
+            parts.append(re.escape(escaped))
+            previous_star = False
+            index += 2
+            continue
+        if char == "*":
+            if previous_star:
+                raise FilterError(f"wildcard {wildcard!r}: consecutive '*' are not allowed")
+            parts.append(".*")
+            previous_star = True
+        else:
+            parts.append(re.escape(char))
+            previous_star = False
+        index += 1
+    return re.compile("".join(parts), re.DOTALL)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_pattern(pattern: Any, *, for_event_source_mapping: bool) -> None:
+    """Check an event pattern, raising :class:`FilterError` when EventBridge or Lambda would.
+
+    Args:
+        pattern: The parsed pattern.
+        for_event_source_mapping: Apply Lambda's filter restrictions: no ``anything-but``
+            combined with prefix, suffix, equals-ignore-case or wildcard, and none of
+            :data:`ESM_UNSUPPORTED_OPERATORS`.
+
+    Raises:
+        FilterError: The pattern is malformed or uses an operator that is not allowed.
+    """
+    _Validator(for_event_source_mapping).fields(pattern, "pattern")
+
+
+@dataclass(frozen=True)
+class _Validator:
+    esm: bool
+
+    def fields(self, pattern: Any, path: str) -> None:
+        if not isinstance(pattern, Mapping):
+            raise FilterError(f"{path}: an event pattern must be a JSON object, not {pattern!r}")
+        if not pattern:
+            raise FilterError(f"{path}: an event pattern object may not be empty")
+        for key, value in pattern.items():
+            if not isinstance(key, str):
+                raise FilterError(f"{path}: field names must be strings, not {key!r}")
+            where = f"{path}.{key}"
+            if key == _OR:
+                self.either(value, where)
+            elif isinstance(value, Mapping):
+                self.fields(value, where)
+            elif _is_sequence(value):
+                self.leaf(value, where)
+            else:
+                raise FilterError(f"{where}: must be an array of values or an object")
+
+    def either(self, branches: Any, path: str) -> None:
+        self.forbid(_OR, path)
+        if not _is_sequence(branches) or len(branches) < 2:
+            raise FilterError(f"{path}: $or needs an array of at least two patterns")
+        for index, branch in enumerate(branches):
+            self.fields(branch, f"{path}[{index}]")
+
+    def leaf(self, conditions: Sequence[Any], path: str) -> None:
+        if not conditions:
+            raise FilterError(f"{path}: an array of values may not be empty")
+        for condition in conditions:
+            self.condition(condition, path)
+
+    def condition(self, condition: Any, path: str) -> None:
+        if condition is None or isinstance(condition, bool | str):
+            return
+        if _is_number(condition):
+            return
+        if not isinstance(condition, Mapping):
+            raise FilterError(f"{path}: {condition!r} is not a value or an operator object")
+        if len(condition) != 1:
+            raise FilterError(f"{path}: an operator object has exactly one key: {condition!r}")
+        ((operator, operand),) = condition.items()
+        if operator not in _OPERATORS:
+            raise FilterError(f"{path}: unknown operator {operator!r}")
+        self.forbid(operator, path)
+        _OPERAND_CHECKS[operator](self, operand, f"{path}.{operator}")
+
+    def forbid(self, operator: str, path: str) -> None:
+        if self.esm and operator in ESM_UNSUPPORTED_OPERATORS:
+            raise FilterError(f"{path}: {operator!r} is not supported in event filtering")
+
+    def text_or_ignore_case(self, operand: Any, path: str) -> None:
+        if isinstance(operand, str):
+            return
+        if isinstance(operand, Mapping) and list(operand) == ["equals-ignore-case"]:
+            _require_string(operand["equals-ignore-case"], path)
+            return
+        raise FilterError(f"{path}: needs a string or {{'equals-ignore-case': string}}")
+
+    def string(self, operand: Any, path: str) -> None:
+        _require_string(operand, path)
+
+    def wildcard(self, operand: Any, path: str) -> None:
+        _require_string(operand, path)
+        _wildcard_regex(operand)
+
+    def cidr(self, operand: Any, path: str) -> None:
+        _require_string(operand, path)
+        try:
+            ipaddress.ip_network(operand, strict=False)
+        except ValueError as error:
+            raise FilterError(f"{path}: {operand!r} is not a CIDR block") from error
+
+    def exists(self, operand: Any, path: str) -> None:
+        if not isinstance(operand, bool):
+            raise FilterError(f"{path}: exists takes true or false, not {operand!r}")
+
+    def numeric(self, operand: Any, path: str) -> None:
+        _numeric_conditions(operand, path)
+
+    def anything_but(self, operand: Any, path: str) -> None:
+        if isinstance(operand, str) or _is_number(operand):
+            return
+        if _is_sequence(operand):
+            _require_uniform_list(operand, path)
+            return
+        if not isinstance(operand, Mapping) or len(operand) != 1:
+            raise FilterError(f"{path}: needs a string, a number, a list or one operator")
+        ((operator, inner),) = operand.items()
+        if operator not in ANYTHING_BUT_OPERATORS:
+            raise FilterError(f"{path}: unknown anything-but operator {operator!r}")
+        if self.esm:
+            raise FilterError(
+                f"{path}: anything-but with {operator!r} is not supported in event filtering"
+            )
+        where = f"{path}.{operator}"
+        if operator in ("prefix", "suffix"):
+            _require_string(inner, where)
+            return
+        values = inner if _is_sequence(inner) else [inner]
+        if not values:
+            raise FilterError(f"{where}: the list may not be empty")
+        for value in values:
+            _require_string(value, where)
+            if operator == "wildcard":
+                _wildcard_regex(value)
+
+
+_OPERAND_CHECKS: Mapping[str, Callable[[_Validator, Any, str], None]] = {
+    "prefix": _Validator.text_or_ignore_case,
+    "suffix": _Validator.text_or_ignore_case,
+    "equals-ignore-case": _Validator.string,
+    "wildcard": _Validator.wildcard,
+    "anything-but": _Validator.anything_but,
+    "numeric": _Validator.numeric,
+    "exists": _Validator.exists,
+    "cidr": _Validator.cidr,
+}
+
+
+def _require_string(value: Any, path: str) -> None:
+    if not isinstance(value, str):
+        raise FilterError(f"{path}: needs a string, not {value!r}")
+
+
+def _require_uniform_list(values: Sequence[Any], path: str) -> None:
+    if not values:
+        raise FilterError(f"{path}: the list may not be empty")
+    if not (all(isinstance(v, str) for v in values) or all(_is_number(v) for v in values)):
+        raise FilterError(f"{path}: the list must hold only strings or only numbers")
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    operator: str
+    bound: Decimal
+
+    def holds(self, value: Decimal) -> bool:
+        if self.operator == "=":
+            return value == self.bound
+        if self.operator == "<":
+            return value < self.bound
+        if self.operator == "<=":
+            return value <= self.bound
+        if self.operator == ">":
+            return value > self.bound
+        return value >= self.bound
+
+
+def _numeric_conditions(operand: Any, path: str) -> tuple[_Comparison, ...]:
+    """Parse ``["op", n]`` or a lower and an upper bound, e.g. ``[">", 0, "<=", 5]``."""
+    if not _is_sequence(operand) or len(operand) not in (2, 4):
+        raise FilterError(f"{path}: needs [operator, number] or two such pairs: {operand!r}")
+    comparisons = []
+    for operator, bound in zip(operand[::2], operand[1::2], strict=True):
+        if operator not in ("=", *_LOWER_BOUNDS, *_UPPER_BOUNDS):
+            raise FilterError(f"{path}: unknown numeric operator {operator!r}")
+        if not _is_number(bound):
+            raise FilterError(f"{path}: {bound!r} after {operator!r} is not a number")
+        value = _number_value(bound)
+        if abs(value) > NUMERIC_LIMIT:
+            raise FilterError(f"{path}: {bound!r} is outside -5.0e9 to 5.0e9")
+        comparisons.append(_Comparison(operator, value))
+    if len(comparisons) == 2:
+        _check_range(comparisons[0], comparisons[1], path)
+    return tuple(comparisons)
+
+
+def _check_range(first: _Comparison, second: _Comparison, path: str) -> None:
+    operators = {first.operator, second.operator}
+    lower = first if first.operator in _LOWER_BOUNDS else second
+    upper = second if lower is first else first
+    if not (operators & _LOWER_BOUNDS and operators & _UPPER_BOUNDS):
+        raise FilterError(f"{path}: a range needs one of > >= and one of < <=")
+    if lower.bound >= upper.bound:
+        # EventBridge wants the lower bound strictly below the upper one, even for >= and <=.
+        raise FilterError(f"{path}: lower bound {lower.bound} is not below {upper.bound}")
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def matches(pattern: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
+    """Whether ``document`` matches the EventBridge event pattern ``pattern``.
+
+    The pattern is validated first with every EventBridge operator allowed.
+
+    Args:
+        pattern: The event pattern, parsed.
+        document: The event (or other JSON object) to test.
+
+    Returns:
+        True when every field of the pattern matches.
+
+    Raises:
+        FilterError: The pattern is invalid.
+    """
+    validate_pattern(pattern, for_event_source_mapping=False)
+    return _match_object(pattern, document)
+
+
+def _match_object(pattern: Mapping[str, Any], document: Any) -> bool:
+    for key, sub_pattern in pattern.items():
+        if key == _OR:
+            if not any(_match_object(branch, document) for branch in sub_pattern):
+                return False
+            continue
+        found = _flatten(document[key]) if isinstance(document, Mapping) and key in document else []
+        if isinstance(sub_pattern, Mapping):
+            if not _match_nested(sub_pattern, found):
+                return False
+        elif not _match_leaf(sub_pattern, found):
+            return False
+    return True
+
+
+def _match_nested(pattern: Mapping[str, Any], found: list[Any]) -> bool:
+    objects = [value for value in found if isinstance(value, Mapping)]
+    if not objects:
+        # Nothing to descend into: only conditions that hold for absent fields can match.
+        return _match_object(pattern, {})
+    return any(_match_object(pattern, value) for value in objects)
+
+
+def _match_leaf(conditions: Sequence[Any], found: list[Any]) -> bool:
+    # Objects are not leaves: exists and the value operators ignore them.
+    leaves = [value for value in found if not isinstance(value, Mapping)]
+    return any(_match_condition(condition, leaves) for condition in conditions)
+
+
+def _match_condition(condition: Any, leaves: list[Any]) -> bool:
+    if not isinstance(condition, Mapping):
+        return any(_equals(condition, leaf) for leaf in leaves)
+    ((operator, operand),) = condition.items()
+    if operator == "exists":
+        return bool(leaves) is operand
+    if operator == "anything-but":
+        return any(not _excluded(operand, leaf) for leaf in leaves)
+    if operator == "numeric":
+        comparisons = _numeric_conditions(operand, operator)
+        return any(_numeric_holds(comparisons, leaf) for leaf in leaves)
+    test = _STRING_TESTS[operator]
+    return any(isinstance(leaf, str) and test(operand, leaf) for leaf in leaves)
+
+
+def _numeric_holds(comparisons: Sequence[_Comparison], value: Any) -> bool:
+    if not _is_number(value):
+        return False
+    number = _number_value(value)
+    return all(comparison.holds(number) for comparison in comparisons)
+
+
+def _excluded(operand: Any, value: Any) -> bool:
+    """Whether ``value`` is one that ``anything-but: operand`` rules out."""
+    if isinstance(operand, Mapping):
+        ((operator, inner),) = operand.items()
+        if not isinstance(value, str):
+            return False
+        options = inner if _is_sequence(inner) else [inner]
+        return any(_STRING_TESTS[operator](option, value) for option in options)
+    options = operand if _is_sequence(operand) else [operand]
+    return any(_equals(option, value) for option in options)
+
+
+def _fold(text: str) -> str:
+    return text.casefold()
+
+
+def _affix_test(check: Callable[[str, str], bool]) -> Callable[[Any, str], bool]:
+    def test(operand: Any, value: str) -> bool:
+        if isinstance(operand, Mapping):
+            return check(_fold(value), _fold(operand["equals-ignore-case"]))
+        return check(value, operand)
+
+    return test
+
+
+def _ignore_case(operand: Any, value: str) -> bool:
+    return _fold(operand) == _fold(value)
+
+
+def _wildcard(operand: Any, value: str) -> bool:
+    return _wildcard_regex(operand).fullmatch(value) is not None
+
+
+def _cidr(operand: Any, value: str) -> bool:
+    network = ipaddress.ip_network(operand, strict=False)
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return address in network
+
+
+_STRING_TESTS: Mapping[str, Callable[[Any, str], bool]] = {
+    "prefix": _affix_test(str.startswith),
+    "suffix": _affix_test(str.endswith),
+    "equals-ignore-case": _ignore_case,
+    "wildcard": _wildcard,
+    "cidr": _cidr,
+}
+
+
+# --------------------------------------------------------------------------- ESM filters
+
+
+class _NotJson:
+    """Marks a payload that is not a JSON document."""
+
+
+NOT_JSON = _NotJson()
+
+
+def is_json_document(text: str | bytes) -> Any:
+    """Parse a record payload for filtering, or return :data:`NOT_JSON`.
+
+    UNSPECIFIED: AWS says "valid JSON" without saying whether a bare string, number or
+    boolean counts. The emulator counts only JSON objects and arrays, the payloads a data
+    pattern (an object) can match; anything else is a plain string.
+    """
+    try:
+        document = loads_preserving_numbers(text)
+    except (ValueError, UnicodeDecodeError):
+        return NOT_JSON
+    return document if isinstance(document, dict | list) else NOT_JSON
+
+
+def kinesis_filter_document(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a Kinesis filter pattern is matched against (spec 7.2, row 18).
+
+    UNSPECIFIED: the record's ``kinesis`` object, with ``data`` base64-decoded and parsed
+    when it is a JSON document (:data:`NOT_JSON` otherwise). This supports both
+    ``{"data": {...}}`` and the older ``{"partitionKey": [...], "data": {...}}`` forms.
+    """
+    if not isinstance(record.get("kinesis"), Mapping):
+        raise ValueError("not a Kinesis record: no 'kinesis' object")
+    document = dict(record["kinesis"])
+    try:
+        payload = base64.b64decode(document.get("data", ""), validate=True)
+    except (binascii.Error, ValueError):
+        document["data"] = NOT_JSON
+    else:
+        document["data"] = is_json_document(payload)
+    return document
+
+
+def dynamodb_filter_document(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a DynamoDB filter pattern is matched against (spec 7.3, row 18).
+
+    UNSPECIFIED: the whole stream record, so ``eventName`` and the other top-level fields
+    can be filtered on as well as ``dynamodb``.
+    """
+    if not isinstance(record.get("dynamodb"), Mapping):
+        raise ValueError("not a DynamoDB stream record: no 'dynamodb' object")
+    return dict(record)
+
+
+def sqs_filter_document(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What an SQS filter pattern is matched against (spec 8): the record, ``body`` parsed.
+
+    ``body`` stays the raw string when it is not a JSON document (see
+    :func:`is_json_document`).
+    """
+    if not isinstance(record.get("body"), str):
+        raise ValueError("not an SQS record: no string 'body'")
+    document = dict(record)
+    parsed = is_json_document(record["body"])
+    if parsed is not NOT_JSON:
+        document["body"] = parsed
+    return document
+
+
+_FILTER_DOCUMENTS: Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "kinesis": kinesis_filter_document,
+    "dynamodb": dynamodb_filter_document,
+    "sqs": sqs_filter_document,
+}
+
+
+class RecordFilter:
+    """The compiled ``FilterCriteria`` of one event source mapping (see :func:`compile_filters`).
+
+    Args:
+        patterns: Validated, parsed patterns; a record is kept when any matches.
+        source: The event source type.
+    """
+
+    def __init__(self, patterns: Sequence[Mapping[str, Any]], source: Source) -> None:
+        self._patterns = tuple(patterns)
+        self._source: Source = source
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there are no filters, so every record is kept."""
+        return not self._patterns
+
+    @property
+    def patterns(self) -> tuple[Mapping[str, Any], ...]:
+        """The parsed patterns."""
+        return self._patterns
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        """Whether Lambda keeps ``record``, given exactly as it appears in the event.
+
+        Raises:
+            ValueError: The record does not have the shape of this source's records.
+        """
+        if self.is_empty:
+            return True
+        document = _FILTER_DOCUMENTS[self._source](record)
+        return any(self._match(pattern, document) for pattern in self._patterns)
+
+    def _match(self, pattern: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
+        data_key = DATA_KEYS[self._source]
+        if data_key not in pattern:
+            return _match_object(pattern, document)
+        pattern_wants_json = isinstance(pattern[data_key], Mapping)
+        payload_is_json = isinstance(document.get(data_key), dict | list)
+        if pattern_wants_json != payload_is_json:
+            # A JSON / non-JSON mismatch between payload and pattern drops the record.
+            return False
+        return _match_object(pattern, document)
+
+
+def compile_filters(filter_criteria: Mapping[str, Any] | None, source: Source) -> RecordFilter:
+    """Validate an event source mapping's ``FilterCriteria`` and compile it.
+
+    Args:
+        filter_criteria: ``{"Filters": [{"Pattern": "<JSON text>"}, ...]}`` as in
+            CloudFormation and the Lambda API. None, ``{}`` or no filters keep everything.
+        source: ``kinesis``, ``dynamodb`` or ``sqs``.
+
+    Returns:
+        The filter to apply to each record.
+
+    Raises:
+        FilterError: More than :data:`MAX_FILTERS` filters, a pattern longer than
+            :data:`MAX_PATTERN_LENGTH`, a pattern that is not JSON, an invalid pattern,
+            or a data pattern that cannot match this source's payload.
+        ValueError: ``source`` is not a filterable source.
+    """
+    if source not in DATA_KEYS:
+        raise ValueError(f"source {source!r} is not one of {sorted(DATA_KEYS)}")
+    if not filter_criteria:
+        return RecordFilter((), source)
+    if not isinstance(filter_criteria, Mapping):
+        raise FilterError(f"FilterCriteria must be an object, not {filter_criteria!r}")
+    filters = filter_criteria.get("Filters") or []
+    if not _is_sequence(filters):
+        raise FilterError("FilterCriteria.Filters must be an array")
+    if len(filters) > MAX_FILTERS:
+        raise FilterError(f"FilterCriteria has {len(filters)} filters; at most {MAX_FILTERS}")
+    patterns = [
+        _compile_pattern(item, source, f"Filters[{index}].Pattern")
+        for index, item in enumerate(filters)
+    ]
+    return RecordFilter(patterns, source)
+
+
+def _compile_pattern(item: Any, source: Source, path: str) -> Mapping[str, Any]:
+    text = item.get("Pattern") if isinstance(item, Mapping) else None
+    if not isinstance(text, str):
+        raise FilterError(f"{path}: each filter needs a Pattern string")
+    if len(text) > MAX_PATTERN_LENGTH:
+        raise FilterError(f"{path}: {len(text)} characters; at most {MAX_PATTERN_LENGTH}")
+    try:
+        pattern = loads_preserving_numbers(text)
+    except ValueError as error:
+        raise FilterError(f"{path}: not valid JSON: {text!r}") from error
+    _Validator(esm=True).fields(pattern, path)
+    data_key = DATA_KEYS[source]
+    if source != "sqs" and data_key in pattern and not isinstance(pattern[data_key], Mapping):
+        raise FilterError(
+            f"{path}: the pattern for {data_key!r} must be a JSON object for {source} sources"
+        )
+    return dict(pattern)
