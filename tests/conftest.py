@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3  # noqa: F401 - see below
 import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
@@ -23,6 +24,10 @@ if _VENV_NODE.exists():
     os.environ.setdefault("JSII_NODE", str(_VENV_NODE))
 #: The feature flags of cdk.json, so tests build templates exactly as `cdk synth` does.
 CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+
+# Importing boto3 imports urllib3, whose import-time IPv6 probe opens a local socket.
+# Importing it here, at collection, keeps that probe out of the tests, where pytest-socket
+# blocks every socket.
 
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 
