@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from moto import mock_aws
@@ -105,6 +105,21 @@ def moto_stream_records_per_second(records: int) -> float:
         return records / (time.perf_counter() - started)
 
 
+def _modify_event(records: int) -> dict[str, Any]:
+    """A DynamoDB stream event of ``records`` MODIFY records, two attributes changed each."""
+    return dynamodb_stream_event(
+        *(
+            dynamodb_stream_record(
+                "MODIFY",
+                {"userId": f"u-{n}"},
+                old_image={"userId": f"u-{n}", "plan": "free", "n": n},
+                new_image={"userId": f"u-{n}", "plan": "pro", "n": n + 1},
+            )
+            for n in range(records)
+        )
+    )
+
+
 def audit_handler_batch_ms(records: int = 1000) -> tuple[float, float]:
     """Median milliseconds of the audit handler on one batch, and of bare PutItems."""
     from lambda_blueprints.runtime.audit_trail import handler
@@ -128,19 +143,9 @@ def audit_handler_batch_ms(records: int = 1000) -> tuple[float, float]:
         handler.dynamodb_client.cache_clear()
         timings, bare = [], []
         for _ in range(3):
-            event = dynamodb_stream_event(
-                *(
-                    dynamodb_stream_record(
-                        "MODIFY",
-                        {"userId": f"u-{n}"},
-                        old_image={"userId": f"u-{n}", "plan": "free", "n": n},
-                        new_image={"userId": f"u-{n}", "plan": "pro", "n": n + 1},
-                    )
-                    for n in range(records)
-                )
-            )
+            event = _modify_event(records)
             started = time.perf_counter()
-            response = handler.lambda_handler(event, LambdaContext())
+            response = handler.lambda_handler(event, cast(Any, LambdaContext()))
             timings.append((time.perf_counter() - started) * 1000)
             assert response == {"batchItemFailures": []}  # noqa: S101 - a benchmark guard
             started = time.perf_counter()
@@ -164,27 +169,17 @@ def audit_handler_own_ms(records: int = 1000) -> float:
 
     os.environ["AUDIT_TABLE_NAME"] = "audit"
     original = handler.dynamodb_client
-    handler.dynamodb_client = lambda: _NoopDynamoDB()  # type: ignore[assignment,return-value]
+    handler.dynamodb_client = lambda: _NoopDynamoDB()  # type: ignore[assignment]
     try:
-        event = dynamodb_stream_event(
-            *(
-                dynamodb_stream_record(
-                    "MODIFY",
-                    {"userId": f"u-{n}"},
-                    old_image={"userId": f"u-{n}", "plan": "free", "n": n},
-                    new_image={"userId": f"u-{n}", "plan": "pro", "n": n + 1},
-                )
-                for n in range(records)
-            )
-        )
+        event = _modify_event(records)
         timings = []
         for _ in range(5):
             started = time.perf_counter()
-            handler.lambda_handler(event, LambdaContext())
+            handler.lambda_handler(event, cast(Any, LambdaContext()))
             timings.append((time.perf_counter() - started) * 1000)
         return statistics.median(timings)
     finally:
-        handler.dynamodb_client = original  # type: ignore[method-assign]
+        handler.dynamodb_client = original
 
 
 def import_ms(statement: str, runs: int = 12) -> float:

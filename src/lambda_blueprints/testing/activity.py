@@ -51,7 +51,7 @@ class InvocationThrottled(Exception):  # noqa: N818 - named after Lambda's error
 class Invoker(Protocol):
     """Calls a function synchronously (``RequestResponse``) and reports the result."""
 
-    def __call__(self, function_name: str, event: dict[str, Any]) -> InvokeResult:
+    def __call__(self, function_name: str, event: dict[str, Any], /) -> InvokeResult:
         """Invoke ``function_name`` with ``event``; never raises for a function error."""
         ...
 

@@ -252,12 +252,46 @@ class _ShardCursor:
         self.started = False
 
 
-class DynamoDBStreamSource:
+class _ServiceStreamSource:
+    """A stream read incrementally through a service API: each shard's iterator is kept."""
+
+    kind: StreamKind
+    _page_limit = 1000
+
+    def __init__(self, stream_arn: str, *, retention_seconds: float) -> None:
+        self.arn = stream_arn
+        self.retention_seconds = retention_seconds
+        self._cursors: dict[str, _ShardCursor] = {}
+
+    def read(self, shard_id: str) -> Sequence[StreamRecord]:
+        """All records of the shard, fetching what arrived since the last read."""
+        cursor = self._cursors.setdefault(shard_id, _ShardCursor())
+        if not cursor.started:
+            cursor.iterator = self._trim_horizon(shard_id)
+            cursor.started = True
+        while cursor.iterator:
+            page = self._client.get_records(ShardIterator=cursor.iterator, Limit=self._page_limit)
+            cursor.records.extend(self._convert(dict(raw), shard_id) for raw in page["Records"])
+            cursor.iterator = page.get("NextShardIterator") or cursor.iterator
+            if not page["Records"]:
+                break
+        return cursor.records
+
+    _client: Any
+
+    def _trim_horizon(self, shard_id: str) -> str | None:
+        raise NotImplementedError
+
+    def _convert(self, raw: dict[str, Any], shard_id: str) -> StreamRecord:
+        raise NotImplementedError
+
+
+class DynamoDBStreamSource(_ServiceStreamSource):
     """A DynamoDB stream read through the DynamoDB Streams API (moto or real).
 
-    Records are read incrementally (each shard's iterator is kept) and converted to the
-    form Lambda delivers: ``eventVersion`` 1.1, 32-hex ``eventID``, whole-second
-    ``ApproximateCreationDateTime``, base64 binary values, ``eventSourceARN`` added.
+    Records are converted to the form Lambda delivers: ``eventVersion`` 1.1, 32-hex
+    ``eventID``, whole-second ``ApproximateCreationDateTime``, base64 binary values,
+    ``eventSourceARN`` added.
     """
 
     kind: StreamKind = "dynamodb"
@@ -269,40 +303,28 @@ class DynamoDBStreamSource:
         client: DynamoDBStreamsClient,
         retention_seconds: float = 24 * 3600,
     ) -> None:
-        self.arn = stream_arn
-        self.retention_seconds = retention_seconds
+        super().__init__(stream_arn, retention_seconds=retention_seconds)
         self._client = client
-        self._cursors: dict[str, _ShardCursor] = {}
 
     def shard_ids(self) -> list[str]:
         """The stream's shards."""
         description = self._client.describe_stream(StreamArn=self.arn)["StreamDescription"]
         return [shard["ShardId"] for shard in description.get("Shards", [])]
 
-    def read(self, shard_id: str) -> Sequence[StreamRecord]:
-        """All records of the shard, fetching what arrived since the last read."""
-        cursor = self._cursors.setdefault(shard_id, _ShardCursor())
-        if not cursor.started:
-            cursor.iterator = self._client.get_shard_iterator(
-                StreamArn=self.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-            ).get("ShardIterator")
-            cursor.started = True
-        while cursor.iterator:
-            page = self._client.get_records(ShardIterator=cursor.iterator, Limit=1000)
-            cursor.records.extend(
-                dynamodb_stream_record_from(lambda_record(dict(raw), self.arn))
-                for raw in page["Records"]
-            )
-            cursor.iterator = page.get("NextShardIterator") or cursor.iterator
-            if not page["Records"]:
-                break
-        return cursor.records
+    def _trim_horizon(self, shard_id: str) -> str | None:
+        return self._client.get_shard_iterator(  # type: ignore[no-any-return]
+            StreamArn=self.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+        ).get("ShardIterator")
+
+    def _convert(self, raw: dict[str, Any], shard_id: str) -> StreamRecord:
+        return dynamodb_stream_record_from(lambda_record(raw, self.arn))
 
 
-class KinesisStreamSource:
+class KinesisStreamSource(_ServiceStreamSource):
     """A Kinesis data stream read through the Kinesis API (moto or real)."""
 
     kind: StreamKind = "kinesis"
+    _page_limit = 10000
 
     def __init__(
         self,
@@ -312,45 +334,32 @@ class KinesisStreamSource:
         retention_seconds: float = 24 * 3600,
         role_arn: str = "arn:aws:iam::123456789012:role/lambda-role",
     ) -> None:
-        self.arn = stream_arn
-        self.retention_seconds = retention_seconds
+        super().__init__(stream_arn, retention_seconds=retention_seconds)
         self._client = client
         self._role_arn = role_arn
         self._name = stream_arn.rsplit("/", 1)[-1]
-        self._cursors: dict[str, _ShardCursor] = {}
 
     def shard_ids(self) -> list[str]:
         """The stream's open and closed shards."""
         shards = self._client.list_shards(StreamName=self._name).get("Shards", [])
         return [shard["ShardId"] for shard in shards]
 
-    def read(self, shard_id: str) -> Sequence[StreamRecord]:
-        """All records of the shard, fetching what arrived since the last read."""
-        cursor = self._cursors.setdefault(shard_id, _ShardCursor())
-        if not cursor.started:
-            cursor.iterator = self._client.get_shard_iterator(
-                StreamName=self._name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-            ).get("ShardIterator")
-            cursor.started = True
-        while cursor.iterator:
-            page = self._client.get_records(ShardIterator=cursor.iterator, Limit=10000)
-            for raw in page["Records"]:
-                arrival = raw["ApproximateArrivalTimestamp"]
-                cursor.records.append(
-                    kinesis_stream_record(
-                        data=raw["Data"],
-                        partition_key=raw["PartitionKey"],
-                        sequence_number=int(raw["SequenceNumber"]),
-                        arrival=arrival.timestamp() if hasattr(arrival, "timestamp") else arrival,
-                        shard_id=shard_id,
-                        stream_arn=self.arn,
-                        role_arn=self._role_arn,
-                    )
-                )
-            cursor.iterator = page.get("NextShardIterator") or cursor.iterator
-            if not page["Records"]:
-                break
-        return cursor.records
+    def _trim_horizon(self, shard_id: str) -> str | None:
+        return self._client.get_shard_iterator(  # type: ignore[no-any-return]
+            StreamName=self._name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+        ).get("ShardIterator")
+
+    def _convert(self, raw: dict[str, Any], shard_id: str) -> StreamRecord:
+        arrival = raw["ApproximateArrivalTimestamp"]
+        return kinesis_stream_record(
+            data=raw["Data"],
+            partition_key=raw["PartitionKey"],
+            sequence_number=int(raw["SequenceNumber"]),
+            arrival=arrival.timestamp() if hasattr(arrival, "timestamp") else arrival,
+            shard_id=shard_id,
+            stream_arn=self.arn,
+            role_arn=self._role_arn,
+        )
 
 
 # --- the mapping --------------------------------------------------------------------------
