@@ -794,3 +794,164 @@ def test_at_timestamp_is_rejected_for_dynamodb() -> None:
     world = World("dynamodb")
     with pytest.raises(InvalidParameterValueError, match="not supported for dynamodb"):
         world.mapping(Function(), starting_position="AT_TIMESTAMP", starting_position_timestamp=T0)
+
+
+# --- regressions ------------------------------------------------------------------------
+
+
+class ListSource:
+    """A one-shard (or more) source whose records the test lays out exactly."""
+
+    kind = "kinesis"
+    arn = STREAM_ARN
+    retention_seconds = 86400.0
+
+    def __init__(self, **shards: list[StreamRecord]) -> None:
+        self.shards = dict(shards)
+
+    def shard_ids(self) -> list[str]:
+        return list(self.shards)
+
+    def read(self, shard_id: str) -> Sequence[StreamRecord]:
+        return self.shards[shard_id]
+
+
+def _record(
+    data: bytes, sequence: int, *, key: str = "k", shard: str = "shardId-0"
+) -> StreamRecord:
+    return kinesis_stream_record(
+        data=data,
+        partition_key=key,
+        sequence_number=sequence,
+        arrival=T0,
+        shard_id=shard,
+        stream_arn=STREAM_ARN,
+    )
+
+
+def _mapping(source: Any, function: Function, world: World, **options: Any) -> Any:
+    return StreamEventSourceMapping(
+        source=source,
+        function_name="fn",
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:fn",
+        invoke=function,
+        log=world.log,
+        clock=world.clock,
+        send_failure=lambda arn, body: world.sent.append((arn, body)),
+        **options,
+    )
+
+
+def test_finite_retries_beyond_the_stall_guard_still_end_in_a_discard() -> None:
+    world = World()
+    world.put(1)
+    function = Function(fail_record(1))
+    world.run(world.mapping(function, maximum_retry_attempts=1500))
+
+    assert len(function.events) == 1501
+    ((_, body),) = world.sent
+    assert body["requestContext"]["approximateInvokeCount"] == 1501
+
+
+def test_an_event_of_exactly_6_mb_is_sent_as_one_batch() -> None:
+    def size(records: list[StreamRecord]) -> int:
+        return len(json.dumps({"Records": [r.record for r in records]}, separators=(",", ":")))
+
+    first = _record(b"a" * 3_000_000, 1)
+    missing = 6 * 1024 * 1024 - size([first, _record(b"", 2)])
+    data_bytes = (missing // 4) * 3
+    second = _record(b"b" * data_bytes, 2, key="k" + "z" * (missing - data_bytes // 3 * 4))
+    assert size([first, second]) == 6 * 1024 * 1024
+    world = World()
+    function = Function()
+    world.run(_mapping(ListSource(**{"shardId-0": [first, second]}), function, world))
+
+    assert [len(e["Records"]) for e in function.events] == [2]
+
+
+def test_s3_destinations_get_the_last_event_sent_as_payload() -> None:
+    world = World()
+    world.put(3)
+    function = Function(report_from_position(3))
+    world.run(
+        world.mapping(
+            function,
+            report_batch_item_failures=True,
+            maximum_retry_attempts=0,
+            on_failure_destination="arn:aws:s3:::failures",
+        )
+    )
+
+    ((_, body),) = world.sent
+    assert body["payload"] == function.events[-1]
+    assert body["KinesisBatchInfo"]["batchSize"] == 1
+
+
+def test_the_end_of_a_tumbling_window_flushes_a_buffered_batch() -> None:
+    world = World()
+    function = Function(summing)
+    mapping = world.mapping(
+        function, tumbling_window_seconds=30, maximum_batching_window_seconds=20
+    )
+    world.put(1)
+    world.run(mapping, advance=False)  # t = 0: buffered, the batching window starts
+    world.clock.advance(20)
+    world.run(mapping, advance=False)  # t = 20: sent, the tumbling window [0, 30) is open
+    world.clock.advance(5)
+    world.put(1, start=2)  # same window, buffered by the batching window
+
+    world.run(mapping)
+
+    assert [
+        ([_n(r) for r in e["Records"]], e["isFinalInvokeForWindow"]) for e in function.events
+    ] == [
+        ([1], False),
+        ([2], False),
+        ([], True),
+    ]
+
+
+def test_shards_that_appear_after_enable_are_read_from_their_start() -> None:
+    world = World()
+    source = ListSource(**{"shardId-0": []})
+    function = Function()
+    mapping = _mapping(source, function, world, starting_position="LATEST")
+    source.shards["shardId-1"] = [
+        _record(json.dumps({"n": n}).encode(), 100 + n, shard="shardId-1") for n in (1, 2)
+    ]
+
+    world.run(mapping)
+
+    assert function.batches() == [[1, 2]]
+
+
+def test_a_closed_shard_is_read_once() -> None:
+    from datetime import datetime
+
+    from lambda_blueprints.testing.streams import DynamoDBStreamSource
+
+    class ClosedShardClient:
+        calls = 0
+
+        def get_shard_iterator(self, **_: Any) -> dict[str, str]:
+            return {"ShardIterator": "it-0"}
+
+        def get_records(self, **_: Any) -> dict[str, Any]:
+            self.calls += 1
+            record = {
+                "eventID": "a" * 32,
+                "eventName": "INSERT",
+                "dynamodb": {
+                    "Keys": {"id": {"S": "1"}},
+                    "SequenceNumber": "100",
+                    "ApproximateCreationDateTime": datetime(2026, 1, 1),  # noqa: DTZ001
+                },
+            }
+            return {"Records": [record]}  # no NextShardIterator: the shard is closed
+
+    client = ClosedShardClient()
+    source = DynamoDBStreamSource(TABLE_STREAM_ARN, client=client)  # type: ignore[arg-type]
+
+    assert len(source.read("shardId-1")) == 1
+    assert len(source.read("shardId-1")) == 1
+    assert client.calls == 1

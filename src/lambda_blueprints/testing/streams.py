@@ -272,7 +272,8 @@ class _ServiceStreamSource:
         while cursor.iterator:
             page = self._client.get_records(ShardIterator=cursor.iterator, Limit=self._page_limit)
             cursor.records.extend(self._convert(dict(raw), shard_id) for raw in page["Records"])
-            cursor.iterator = page.get("NextShardIterator") or cursor.iterator
+            # No next iterator: the shard is closed and fully read.
+            cursor.iterator = page.get("NextShardIterator")
             if not page["Records"]:
                 break
         return cursor.records
@@ -387,6 +388,7 @@ class _Attempt:
     invocations: int = 0
     throttles: int = 0
     last_result: InvokeResult | None = None
+    last_event: dict[str, Any] | None = None
     function_error: bool = False
 
 
@@ -568,9 +570,9 @@ class StreamEventSourceMapping:
         for shard_id in self.source.shard_ids():
             records = self.source.read(shard_id)
             for lane_id in range(self.parallelization):
-                lane = self._lanes.setdefault(
-                    (shard_id, lane_id), _Lane(position=self._start_position(shard_id))
-                )
+                # A shard that appears after the mapping was enabled (resharding) is read
+                # from its start: the LATEST tip was taken when the mapping was enabled.
+                lane = self._lanes.setdefault((shard_id, lane_id), _Lane())
                 if lane.stalled is None:
                     moved |= self._step(shard_id, lane_id, lane, records)
         return moved
@@ -586,7 +588,7 @@ class StreamEventSourceMapping:
         return math.floor(record.arrival / self.tumbling) * self.tumbling
 
     def _scan(
-        self, lane_id: int, lane: _Lane, records: Sequence[StreamRecord]
+        self, shard_id: str, lane_id: int, lane: _Lane, records: Sequence[StreamRecord]
     ) -> tuple[list[StreamRecord], int, bool]:
         """Read the lane's next batch: (records, last scanned sequence number, closed).
 
@@ -595,7 +597,11 @@ class StreamEventSourceMapping:
         """
         start = bisect.bisect_right(records, lane.position, key=lambda r: r.sequence_number)
         batch: list[StreamRecord] = []
-        payload = len(b'{"Records":[]}')
+        payload = len(b'{"Records":[]}') - 1  # record sizes include a separating comma
+        if self.tumbling and lane.window is not None:
+            payload += len(
+                json.dumps(self._window_fields(shard_id, lane.window, lane.window.state)).encode()
+            )
         scanned = lane.position
         trim_before = self._clock.now() - self.source.retention_seconds
         window = None
@@ -626,7 +632,7 @@ class StreamEventSourceMapping:
     def _step(
         self, shard_id: str, lane_id: int, lane: _Lane, records: Sequence[StreamRecord]
     ) -> bool:
-        batch, scanned, closed = self._scan(lane_id, lane, records)
+        batch, scanned, closed = self._scan(shard_id, lane_id, lane, records)
         now = self._clock.now()
         # A record of a later window, or the window's end on the clock, closes the window.
         closing = lane.window is not None and (
@@ -640,6 +646,8 @@ class StreamEventSourceMapping:
                 self._commit(shard_id, lane_id, lane, scanned)
                 return True
             return closing
+        if lane.window is not None and now >= lane.window.end:
+            closed = True  # the tumbling window is over: what it buffered goes now
         if self.window_seconds and not closed:
             # UNSPECIFIED: the batching window starts when a new batch's first record is seen.
             if lane.pending_since is None:
@@ -677,7 +685,7 @@ class StreamEventSourceMapping:
             batch = self._discard_expired(shard_id, batch, attempt)
             if not batch:
                 return
-            if attempt.invocations >= STALL_LIMIT:
+            if self.max_retries == -1 and attempt.invocations >= STALL_LIMIT:
                 lane.stalled = (
                     f"{shard_id} lane {lane_id}: a batch was invoked {STALL_LIMIT} times without "
                     "succeeding or being discarded (set MaximumRetryAttempts or advance the clock)"
@@ -695,6 +703,7 @@ class StreamEventSourceMapping:
                 continue  # never reached the function: not a retry (age rules still apply)
             attempt.invocations += 1
             attempt.last_result = result
+            attempt.last_event = event
             outcome, failed_from, new_state = self._judge(result, batch, final=False)
             self._log.add(self._entry(shard_id, lane_id, batch, event, result, outcome, retries))
             if outcome == "success":
@@ -934,7 +943,7 @@ class StreamEventSourceMapping:
         }
         if self.on_failure is not None and self.on_failure.startswith("arn:aws:s3:"):
             # UNSPECIFIED: S3 destinations also get the event that was (or would be) sent.
-            body["payload"] = {"Records": [r.record for r in records]}
+            body["payload"] = attempt.last_event or {"Records": [r.record for r in records]}
         return body
 
 
