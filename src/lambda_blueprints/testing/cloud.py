@@ -12,6 +12,7 @@ Nothing here imports aws_cdk: a Stack is used only through its duck-typed API.
 
 from __future__ import annotations
 
+import base64
 import importlib
 import importlib.util
 import json
@@ -43,6 +44,7 @@ from lambda_blueprints.testing.eventbridge import EventBridge, Rule, RuleTarget
 from lambda_blueprints.testing.sqs import SqsEventSourceMapping
 from lambda_blueprints.testing.streams import (
     DynamoDBStreamSource,
+    InvalidParameterValueError,
     KinesisStreamSource,
     StreamEventSourceMapping,
     run_mappings,
@@ -84,6 +86,7 @@ INERT_TYPES = frozenset(
 )
 _PSEUDO_PARTITION = "aws"
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+_NO_VALUE = object()
 
 
 @dataclass
@@ -111,12 +114,41 @@ class LocalFunction:
     memory_size: int
     role_arn: str
     _entry: Callable[[dict[str, Any], Any], Any] | None = None
+    _own_names: frozenset[str] = frozenset()
+    _own_modules: dict[str, ModuleType] = field(default_factory=dict)
 
     def load(self) -> Callable[[dict[str, Any], Any], Any]:
-        """Import the handler (once)."""
+        """Import the handler (once), in the function's own module namespace."""
         if self._entry is None:
-            self._entry = _load_handler(self.handler, self.code_dir)
+            self._own_names = _asset_only_modules(self.code_dir)
+            with self.isolated():
+                self._entry = _load_handler(self.handler, self.code_dir, self.name)
         return self._entry
+
+    @contextmanager
+    def isolated(self) -> Iterator[None]:
+        """Give the function its own copies of the modules only its asset provides.
+
+        In Lambda every function runs in its own process. Here they share one, so modules
+        that exist only in a function's asset (``import helpers`` next to the handler) are
+        swapped in for its invocations and out afterwards: two functions never see each
+        other's module state. Modules that your environment also provides (boto3,
+        Powertools) are shared: dependencies come from your environment, not from layers.
+        """
+        if not self._own_names or self.code_dir is None:
+            yield
+            return
+        others = {k: sys.modules.pop(k) for k in list(sys.modules) if _top(k) in self._own_names}
+        sys.modules.update(self._own_modules)
+        sys.path.insert(0, str(self.code_dir))
+        try:
+            yield
+        finally:
+            sys.path.remove(str(self.code_dir))
+            self._own_modules = {
+                k: sys.modules.pop(k) for k in list(sys.modules) if _top(k) in self._own_names
+            }
+            sys.modules.update(others)
 
 
 @dataclass
@@ -440,7 +472,7 @@ class LocalCloud:
         # Handlers get a copy: Lambda serializes the event, so mutations never leak back.
         payload_in = json.loads(json.dumps(event))
         started = time.perf_counter()
-        with _environment(self._runtime_environment(function)):
+        with _environment(self._runtime_environment(function)), function.isolated():
             try:
                 returned = function.load()(payload_in, context)
                 payload = json.loads(json.dumps(returned)) if returned is not None else None
@@ -495,7 +527,7 @@ class LocalCloud:
         else:
             raise ValueError(f"cannot deliver a message to {destination}")
 
-    def _send_failure(self, destination: str, body: dict[str, Any]) -> None:
+    def _send_failure(self, destination: str, body: dict[str, Any], mapping_id: str = "") -> None:
         text = json.dumps(body)
         service, name = destination.split(":")[2], destination.rsplit(":", 1)[-1]
         if service == "sqs":
@@ -508,25 +540,47 @@ class LocalCloud:
         elif service == "s3":
             info = body.get("KinesisBatchInfo") or body.get("DDBStreamBatchInfo") or {}
             stamp = time.strftime("%Y/%m/%d/%Y-%m-%dT%H.%M.%S", time.gmtime(self.clock.now()))
-            key = f"aws/lambda/{info.get('shardId', 'shard')}/{stamp}-{uuid.uuid4()}"
+            key = f"aws/lambda/{mapping_id}/{info.get('shardId', 'shard')}/{stamp}-{uuid.uuid4()}"
             self.client("s3").put_object(Bucket=name, Key=key, Body=text.encode())
 
 
 @contextmanager
 def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
+    # The whole environment is restored afterwards: whatever a handler sets in os.environ
+    # stays in its invocation, as it would stay in its own Lambda sandbox.
+    saved = dict(os.environ)
     os.environ.update(values)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        os.environ.clear()
+        os.environ.update(saved)
 
 
-def _load_handler(handler: str, code_dir: Path | None) -> Callable[[dict[str, Any], Any], Any]:
+def _text(value: Any) -> str:
+    """A resolved value as CloudFormation writes it into a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _top(module_name: str) -> str:
+    return module_name.split(".", 1)[0]
+
+
+def _asset_only_modules(code_dir: Path | None) -> frozenset[str]:
+    """Top-level modules of an asset that the environment does not provide itself."""
+    if code_dir is None or (code_dir / "runtime").is_dir():
+        return frozenset()
+    names = {p.stem for p in code_dir.glob("*.py")} | {
+        p.name for p in code_dir.iterdir() if p.is_dir() and p.name.isidentifier()
+    }
+    return frozenset(n for n in names if importlib.util.find_spec(n) is None)
+
+
+def _load_handler(
+    handler: str, code_dir: Path | None, function_name: str
+) -> Callable[[dict[str, Any], Any], Any]:
     module_path, _, attribute = handler.rpartition(".")
     if not module_path:
         raise ValueError(f"handler {handler!r} is not <module>.<function>")
@@ -535,7 +589,7 @@ def _load_handler(handler: str, code_dir: Path | None) -> Callable[[dict[str, An
         # tests can patch handler modules and measure coverage.
         module: ModuleType = importlib.import_module(f"lambda_blueprints.{module_path}")
     elif code_dir is not None:
-        module = _import_from_asset(module_path, code_dir)
+        module = _import_from_asset(module_path, code_dir, function_name)
     else:
         raise ValueError(f"function code for handler {handler!r} has no asset directory")
     entry = getattr(module, attribute, None)
@@ -544,18 +598,16 @@ def _load_handler(handler: str, code_dir: Path | None) -> Callable[[dict[str, An
     return entry  # type: ignore[no-any-return]
 
 
-def _import_from_asset(module_path: str, code_dir: Path) -> ModuleType:
-    # Lambda puts the asset root on sys.path; do the same, under a package name of its own
-    # so that assets with equally named modules do not collide.
-    package = "_local_asset_" + re.sub(r"\W", "_", code_dir.name)
+def _import_from_asset(module_path: str, code_dir: Path, function_name: str) -> ModuleType:
+    # The handler module goes under a package of the function's own, so two functions built
+    # from one asset (or two assets with an index.py each) get separate module objects.
+    package = "_local_function_" + re.sub(r"\W", "_", function_name)
     if package not in sys.modules:
         spec = importlib.util.spec_from_loader(package, loader=None, is_package=True)
         assert spec is not None  # noqa: S101 - spec_from_loader always returns one here
         namespace = importlib.util.module_from_spec(spec)
         namespace.__path__ = [str(code_dir)]
         sys.modules[package] = namespace
-    if str(code_dir) not in sys.path:
-        sys.path.append(str(code_dir))
     return importlib.import_module(f"{package}.{module_path}")
 
 
@@ -608,7 +660,7 @@ class _Deployment:
     def resolve(self, value: Any) -> Any:
         """Resolve CloudFormation intrinsic functions in ``value``."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value if v != {"Ref": "AWS::NoValue"}]
+            return [r for v in value if (r := self.resolve(v)) is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -622,7 +674,7 @@ class _Deployment:
                 return self._attribute(logical_id, attribute)
             if key == "Fn::Join":
                 separator, parts = argument
-                return separator.join(str(p) for p in self.resolve(parts))
+                return separator.join(_text(p) for p in self.resolve(parts))
             if key == "Fn::Sub":
                 return self._sub(argument)
             if key == "Fn::Select":
@@ -644,7 +696,18 @@ class _Deployment:
                 return all(values) if key == "Fn::And" else any(values)
             if key == "Condition":
                 return self.conditions.get(argument, False)
-        return {k: self.resolve(v) for k, v in value.items()}
+            if key == "Fn::FindInMap":
+                name, top, second = (self.resolve(a) for a in argument)
+                return self.template["Mappings"][name][top][second]
+            if key == "Fn::Base64":
+                return base64.b64encode(str(self.resolve(argument)).encode()).decode()
+            if key == "Fn::GetAZs":
+                return [f"{self.cloud.region}{zone}" for zone in "abc"]
+            if key.startswith("Fn::"):
+                raise NotImplementedError(
+                    f"{key} is not supported by the local cloud (stack {self.stack_name})"
+                )
+        return {k: r for k, v in value.items() if (r := self.resolve(v)) is not _NO_VALUE}
 
     def _ref(self, name: str) -> Any:
         pseudo = {
@@ -655,7 +718,7 @@ class _Deployment:
             "AWS::StackName": self.stack_name,
             "AWS::StackId": f"arn:aws:cloudformation:{self.cloud.region}:{self.cloud.account_id}:"
             f"stack/{self.stack_name}/local",
-            "AWS::NoValue": None,
+            "AWS::NoValue": _NO_VALUE,
         }
         if name in pseudo:
             return pseudo[name]
@@ -688,7 +751,8 @@ class _Deployment:
                 return self._attribute(logical_id, attribute)
             return str(self._ref(name))
 
-        return _SUB_VARIABLE.sub(replace, text)
+        # ${!Literal} is CloudFormation's escape for a literal ${Literal}.
+        return _SUB_VARIABLE.sub(replace, text).replace("${!", "${")
 
     # -- resources -------------------------------------------------------------------------
 
@@ -706,12 +770,24 @@ class _Deployment:
         )
         if kind not in EMULATED_TYPES:
             self.cloud.skipped.append((self.stack_name, logical_id, kind))
-            return Resource(logical_id, kind, path, f"{logical_id}-local", emulated=False)
+            return self._placeholder(logical_id, kind, path)
         properties = self.resolve(definition.get("Properties", {}))
         creator = getattr(self, "_create_" + kind.split("::", 1)[1].replace("::", "_").lower())
         resource: Resource = creator(logical_id, properties)
         resource.path = path
         return resource
+
+    def _placeholder(self, logical_id: str, kind: str, path: str) -> Resource:
+        """Ids for a resource without local behaviour, shaped like the real ones."""
+        if kind == "AWS::IAM::Role":
+            name = self._name(logical_id, 64)
+            arn = f"arn:aws:iam::{self.cloud.account_id}:role/{name}"
+            return Resource(logical_id, kind, path, name, {"Arn": arn, "RoleId": name}, False)
+        if kind == "AWS::KMS::Key":
+            key_id = str(uuid.uuid4())
+            arn = self._arn("kms", f"key/{key_id}")
+            return Resource(logical_id, kind, path, key_id, {"Arn": arn, "KeyId": key_id}, False)
+        return Resource(logical_id, kind, path, f"{logical_id}-local", emulated=False)
 
     def _create_dynamodb_table(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
         name = props.get("TableName") or self._name(logical_id)
@@ -807,7 +883,14 @@ class _Deployment:
                 StreamName=name, RetentionPeriodHours=int(retention)
             )
         arn = self._arn("kinesis", f"stream/{name}")
-        return Resource(logical_id, "AWS::Kinesis::Stream", "", name, {"Arn": arn})
+        hours = int(retention) if retention else 24
+        return Resource(
+            logical_id,
+            "AWS::Kinesis::Stream",
+            "",
+            name,
+            {"Arn": arn, "RetentionSeconds": str(hours * 3600)},
+        )
 
     def _create_s3_bucket(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
         name = props.get("BucketName") or self._name(logical_id, 63).lower()
@@ -865,12 +948,22 @@ class _Deployment:
             raise NotImplementedError(
                 f"{logical_id}: event source mappings from {service} are not emulated"
             )
+        if props.get("DestinationConfig", {}).get("OnSuccess"):
+            raise InvalidParameterValueError(
+                f"{logical_id}: stream event source mappings take only an OnFailure destination"
+            )
         destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         source: Any = (
-            DynamoDBStreamSource(source_arn, client=self.cloud.client("dynamodbstreams"))
+            DynamoDBStreamSource(
+                source_arn, client=self.cloud.client("dynamodbstreams"), clock=self.cloud.clock
+            )
             if service == "dynamodb"
             else KinesisStreamSource(
-                source_arn, client=self.cloud.client("kinesis"), role_arn=function.role_arn
+                source_arn,
+                client=self.cloud.client("kinesis"),
+                role_arn=function.role_arn,
+                clock=self.cloud.clock,
+                retention_seconds=self._kinesis_retention(source_arn),
             )
         )
         mapping = StreamEventSourceMapping(
@@ -880,7 +973,7 @@ class _Deployment:
             invoke=self.cloud._invoke,
             log=self.cloud.log,
             clock=self.cloud.clock,
-            send_failure=self.cloud._send_failure,
+            send_failure=lambda arn, body: self.cloud._send_failure(arn, body, mapping_id),
             uuid=mapping_id,
             batch_size=int(props.get("BatchSize", 100)),
             maximum_batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)),
@@ -900,6 +993,14 @@ class _Deployment:
         self.cloud.stream_mappings[mapping_id] = mapping
         return Resource(logical_id, "AWS::Lambda::EventSourceMapping", "", mapping_id)
 
+    def _kinesis_retention(self, stream_arn: str) -> float:
+        for resource in self.resources.values():
+            if resource.attributes.get("Arn") == stream_arn and "RetentionSeconds" in (
+                resource.attributes
+            ):
+                return float(resource.attributes["RetentionSeconds"])
+        return 24 * 3600.0
+
     def _queue_mapping(
         self,
         logical_id: str,
@@ -908,6 +1009,11 @@ class _Deployment:
         queue_arn: str,
         props: Mapping[str, Any],
     ) -> Resource:
+        stream_only = sorted(set(props) & _STREAM_ONLY_PROPERTIES)
+        if stream_only:
+            raise InvalidParameterValueError(
+                f"{logical_id}: {', '.join(stream_only)} apply to stream sources, not SQS"
+            )
         sqs = self.cloud.client("sqs")
         mapping = SqsEventSourceMapping(
             uuid=mapping_id,
@@ -970,6 +1076,20 @@ class _Deployment:
             on_failure_arn=on_failure,
         )
         return Resource(logical_id, "AWS::Lambda::EventInvokeConfig", "", f"{function.name}-config")
+
+
+_STREAM_ONLY_PROPERTIES = frozenset(
+    {
+        "BisectBatchOnFunctionError",
+        "DestinationConfig",
+        "MaximumRecordAgeInSeconds",
+        "MaximumRetryAttempts",
+        "ParallelizationFactor",
+        "StartingPosition",
+        "StartingPositionTimestamp",
+        "TumblingWindowInSeconds",
+    }
+)
 
 
 def _record_filter(criteria: Mapping[str, Any] | None, source: str) -> Any:

@@ -253,14 +253,23 @@ class _ShardCursor:
 
 
 class _ServiceStreamSource:
-    """A stream read incrementally through a service API: each shard's iterator is kept."""
+    """A stream read incrementally through a service API: each shard's iterator is kept.
+
+    With a ``clock``, a record's arrival time is the clock's time when it is first read, so
+    record ages and tumbling windows follow the local cloud's virtual time rather than the
+    wall clock of the service that stored it. The local cloud reads streams whenever it
+    delivers: write records, then run.
+    """
 
     kind: StreamKind
     _page_limit = 1000
 
-    def __init__(self, stream_arn: str, *, retention_seconds: float) -> None:
+    def __init__(
+        self, stream_arn: str, *, retention_seconds: float, clock: Clock | None = None
+    ) -> None:
         self.arn = stream_arn
         self.retention_seconds = retention_seconds
+        self._clock = clock
         self._cursors: dict[str, _ShardCursor] = {}
 
     def read(self, shard_id: str) -> Sequence[StreamRecord]:
@@ -303,8 +312,9 @@ class DynamoDBStreamSource(_ServiceStreamSource):
         *,
         client: DynamoDBStreamsClient,
         retention_seconds: float = 24 * 3600,
+        clock: Clock | None = None,
     ) -> None:
-        super().__init__(stream_arn, retention_seconds=retention_seconds)
+        super().__init__(stream_arn, retention_seconds=retention_seconds, clock=clock)
         self._client = client
 
     def shard_ids(self) -> list[str]:
@@ -318,7 +328,10 @@ class DynamoDBStreamSource(_ServiceStreamSource):
         ).get("ShardIterator")
 
     def _convert(self, raw: dict[str, Any], shard_id: str) -> StreamRecord:
-        return dynamodb_stream_record_from(lambda_record(raw, self.arn))
+        record = lambda_record(raw, self.arn)
+        if self._clock is not None:
+            record["dynamodb"]["ApproximateCreationDateTime"] = float(int(self._clock.now()))
+        return dynamodb_stream_record_from(record)
 
 
 class KinesisStreamSource(_ServiceStreamSource):
@@ -334,8 +347,9 @@ class KinesisStreamSource(_ServiceStreamSource):
         client: Any,
         retention_seconds: float = 24 * 3600,
         role_arn: str = "arn:aws:iam::123456789012:role/lambda-role",
+        clock: Clock | None = None,
     ) -> None:
-        super().__init__(stream_arn, retention_seconds=retention_seconds)
+        super().__init__(stream_arn, retention_seconds=retention_seconds, clock=clock)
         self._client = client
         self._role_arn = role_arn
         self._name = stream_arn.rsplit("/", 1)[-1]
@@ -352,6 +366,8 @@ class KinesisStreamSource(_ServiceStreamSource):
 
     def _convert(self, raw: dict[str, Any], shard_id: str) -> StreamRecord:
         arrival = raw["ApproximateArrivalTimestamp"]
+        if self._clock is not None:
+            arrival = self._clock.now()
         return kinesis_stream_record(
             data=raw["Data"],
             partition_key=raw["PartitionKey"],
