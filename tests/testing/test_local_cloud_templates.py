@@ -260,3 +260,69 @@ def test_invalid_mapping_configurations_are_rejected(
     }
     with pytest.raises(InvalidParameterValueError, match=message):
         deploy(cloud, template, tmp_path)
+
+
+def test_records_read_from_moto_have_lambda_shapes(cloud: LocalCloud, tmp_path: Path) -> None:
+    echo = "def handler(event, context):\n    return None\n"
+    function = inline_function(echo)
+    function["Properties"]["Role"] = {"Fn::GetAtt": ["Role", "Arn"]}
+
+    def mapping(source: str) -> dict[str, Any]:
+        return {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "FunctionName": {"Ref": "Echo"},
+                "EventSourceArn": {
+                    "Fn::GetAtt": [source, "StreamArn" if source == "Table" else "Arn"]
+                },
+                "StartingPosition": "TRIM_HORIZON",
+            },
+        }
+
+    stack = deploy(
+        cloud,
+        {
+            "Resources": {
+                "Role": {"Type": "AWS::IAM::Role", "Properties": {}},
+                "Echo": function,
+                "Stream": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 1}},
+                "Table": {
+                    "Type": "AWS::DynamoDB::Table",
+                    "Properties": {
+                        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                        "BillingMode": "PAY_PER_REQUEST",
+                        "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+                    },
+                },
+                "FromStream": mapping("Stream"),
+                "FromTable": mapping("Table"),
+            }
+        },
+        tmp_path,
+    )
+    boto3.client("kinesis").put_record(
+        StreamName=stack.physical_id("Stream"), Data=b'{"a": 1}', PartitionKey="p"
+    )
+    boto3.client("dynamodb").put_item(
+        TableName=stack.physical_id("Table"), Item={"id": {"S": "1"}, "b": {"B": b"\x01"}}
+    )
+    cloud.run_until_idle()
+
+    records = {i.source: i.event["Records"][0] for i in cloud.log.invocations()}
+    kinesis = records["kinesis"]
+    assert kinesis["eventID"] == f"shardId-000000000000:{kinesis['kinesis']['sequenceNumber']}"
+    assert kinesis["invokeIdentityArn"] == stack.attribute("Role", "Arn")
+    assert kinesis["eventSource"] == "aws:kinesis"
+    assert kinesis["eventSourceARN"] == stack.attribute("Stream", "Arn")
+    dynamodb = records["dynamodb"]
+    assert dynamodb["eventVersion"] == "1.1"
+    assert len(dynamodb["eventID"]) == 32 and int(dynamodb["eventID"], 16) >= 0
+    assert dynamodb["dynamodb"]["NewImage"]["b"] == {"B": "AQ=="}
+    assert dynamodb["dynamodb"]["SizeBytes"] == len(
+        json.dumps(
+            {k: dynamodb["dynamodb"][k] for k in ("Keys", "NewImage")}, separators=(",", ":")
+        )
+    )
+    assert dynamodb["dynamodb"]["ApproximateCreationDateTime"] == int(cloud.clock.now())
+    assert dynamodb["eventSourceARN"] == stack.attribute("Table", "StreamArn")

@@ -955,3 +955,102 @@ def test_a_closed_shard_is_read_once() -> None:
     assert len(source.read("shardId-1")) == 1
     assert len(source.read("shardId-1")) == 1
     assert client.calls == 1
+
+
+# --- more semantics ------------------------------------------------------------------------
+
+
+def test_mappings_on_one_stream_keep_their_own_positions() -> None:
+    world = World()
+    world.put(3)
+    healthy, failing = Function(), Function(fail_record(2))
+    first = world.mapping(healthy)
+    second = world.mapping(failing, maximum_retry_attempts=1, on_failure_destination=None)
+
+    world.run(first, second)
+
+    assert healthy.batches() == [[1, 2, 3]]
+    assert failing.batches() == [[1, 2, 3], [1, 2, 3]]
+    assert {c.mapping_id for c in world.log.checkpoints()} == {first.uuid, second.uuid}
+
+
+def test_failure_record_names_the_last_invocation_request() -> None:
+    world = World()
+    world.put(1)
+    world.run(world.mapping(Function(fail_record(1)), maximum_retry_attempts=2))
+
+    ((_, body),) = world.sent
+    last = world.log.invocations()[-1]
+    assert body["requestContext"]["requestId"] == last.result.request_id
+    assert body["timestamp"] == "2026-01-01T00:00:00.000Z"
+
+
+def test_partial_response_inside_a_window_commits_state_for_the_prefix() -> None:
+    world = World()
+    world.put(3)
+    failures = iter([True, False])
+
+    def behaviour(event: dict[str, Any]) -> Any:
+        if event["isFinalInvokeForWindow"]:
+            return None
+        records = event["Records"]
+        state = event["state"].get("total", 0)
+        if len(records) == 3 and next(failures):
+            third = records[2]["kinesis"]["sequenceNumber"]
+            summed = state + sum(_n(r) for r in records[:2])
+            return {"state": {"total": summed}, "batchItemFailures": [{"itemIdentifier": third}]}
+        return {"state": {"total": state + sum(_n(r) for r in records)}}
+
+    function = Function(behaviour)
+    world.run(world.mapping(function, tumbling_window_seconds=30, report_batch_item_failures=True))
+
+    assert [[_n(r) for r in e["Records"]] for e in function.events] == [[1, 2, 3], [3], []]
+    assert [e["state"] for e in function.events] == [{}, {"total": 3}, {"total": 6}]
+
+
+def test_bisection_inside_a_window_threads_state_through_the_halves() -> None:
+    world = World()
+    world.put(4)
+
+    def behaviour(event: dict[str, Any]) -> Any:
+        if event["isFinalInvokeForWindow"]:
+            return None
+        if len(event["Records"]) > 2:
+            raise RuntimeError("too many at once")
+        return summing(event)
+
+    function = Function(behaviour)
+    world.run(
+        world.mapping(function, tumbling_window_seconds=30, bisect_batch_on_function_error=True)
+    )
+
+    assert [[_n(r) for r in e["Records"]] for e in function.events] == [
+        [1, 2, 3, 4],
+        [1, 2],
+        [3, 4],
+        [],
+    ]
+    assert [e["state"] for e in function.events] == [{}, {}, {"total": 3}, {"total": 10}]
+
+
+def test_only_the_failing_lane_retries() -> None:
+    import hashlib
+
+    def lane(key: str) -> int:  # the lane formula of the specification
+        return int(hashlib.md5(key.encode(), usedforsecurity=False).hexdigest(), 16) % 2
+
+    keys = [f"key-{i}" for i in range(10)]
+    failing_key = keys[0]
+    other_key = next(k for k in keys if lane(k) != lane(failing_key))
+    world = World()
+    for n, key in enumerate([failing_key, other_key, failing_key, other_key], start=1):
+        world.stream.put({"n": n}, partition_key=key)
+    function = Function(fail_record(1))
+
+    world.run(world.mapping(function, parallelization_factor=2, maximum_retry_attempts=2))
+
+    invocations = world.log.invocations()
+    assert {i.lane for i in invocations if i.attempt > 0} == {lane(failing_key)}
+    other = [i for i in invocations if i.lane == lane(other_key)]
+    assert [[_n(r) for r in i.event["Records"]] for i in other] == [[2, 4]]
+    assert all(i.outcome == "success" for i in other)
