@@ -1054,3 +1054,68 @@ def test_only_the_failing_lane_retries() -> None:
     other = [i for i in invocations if i.lane == lane(other_key)]
     assert [[_n(r) for r in i.event["Records"]] for i in other] == [[2, 4]]
     assert all(i.outcome == "success" for i in other)
+
+
+def test_windows_align_to_the_epoch_as_in_the_aws_example() -> None:
+    # The Lambda guide's example event: a 120 s window from 07:04 to 07:06.
+    world = World()
+    world.clock = Clock(start=1_607_497_510.0)  # 2020-12-09T07:05:10Z
+    world.stream = MemoryStream("kinesis", STREAM_ARN, clock=world.clock)
+    world.put(1)
+    function = Function(summing)
+    world.run(world.mapping(function, tumbling_window_seconds=120))
+
+    assert function.events[0]["window"] == {
+        "start": "2020-12-09T07:04:00Z",
+        "end": "2020-12-09T07:06:00Z",
+    }
+
+
+def test_filters_apply_before_batching_windows_and_tumbling_windows() -> None:
+    world = World()
+    world.put(4)  # 1..4 at t = 0; only odd records pass the filter
+    world.clock.advance(30)
+    world.put(2, start=5)  # 5, 6 in the next window
+    function = Function(summing)
+    mapping = world.mapping(
+        function,
+        record_filter=OddOnly(),
+        tumbling_window_seconds=30,
+        maximum_batching_window_seconds=5,
+    )
+
+    world.run(mapping)
+
+    assert [[_n(r) for r in e["Records"]] for e in function.events] == [[1, 3], [], [5], []]
+    assert [e["state"] for e in function.events if e["isFinalInvokeForWindow"]] == [
+        {"total": 4},
+        {"total": 5},
+    ]
+    last = world.stream.read("shardId-000000000000")[-1].sequence_number
+    assert world.log.checkpoints()[-1].sequence_number == str(last)
+
+
+def test_records_that_age_out_inside_a_window_leave_the_window_state_as_it_was() -> None:
+    world = World()
+    world.put(1)
+    failures = iter([True, True, False])
+
+    def behaviour(event: dict[str, Any]) -> Any:
+        if event["Records"] and _n(event["Records"][0]) == 1 and next(failures):
+            raise RuntimeError("slow dependency")
+        return summing(event)
+
+    function = Function(behaviour)
+    mapping = world.mapping(
+        function,
+        tumbling_window_seconds=900,
+        maximum_record_age_seconds=60,
+        retry_delay=lambda attempt: 45.0,
+    )
+    world.run(mapping)
+
+    (failure,) = world.log.failures()
+    assert failure.condition == "RecordAgeExceeded"
+    final = function.events[-1]
+    assert final["isFinalInvokeForWindow"] is True
+    assert final["state"] == {}
