@@ -5,8 +5,9 @@ from __future__ import annotations
 from aws_cdk import App, Stack
 
 from examples.database_trigger import DatabaseTriggerStack
+from examples.streaming_analytics import StreamingAnalyticsStack
 
-__all__ = ["DatabaseTriggerStack", "add_example_stacks"]
+__all__ = ["DatabaseTriggerStack", "StreamingAnalyticsStack", "add_example_stacks"]
 
 
 def add_example_stacks(app: App) -> list[Stack]:
@@ -17,5 +18,11 @@ def add_example_stacks(app: App) -> list[Stack]:
             "DatabaseTrigger",
             description="lambda-blueprints example: a users table whose changes are audited "
             "by a DynamoDB Streams trigger.",
+        ),
+        StreamingAnalyticsStack(
+            app,
+            "StreamingAnalytics",
+            description="lambda-blueprints example: sales totals over tumbling windows of a "
+            "DynamoDB stream and a Kinesis data stream.",
         ),
     ]

@@ -1,0 +1,1 @@
+"""Per-window totals of a numeric attribute, from a Kinesis or DynamoDB stream."""

@@ -1,0 +1,214 @@
+"""TumblingWindowAggregator: template, grants, validation, nag."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from syrupy.assertion import SnapshotAssertion
+
+from lambda_blueprints import TumblingWindowAggregator
+from tests.conftest import normalize_template
+
+HANDLER = "runtime.window_totals.handler.lambda_handler"
+NewStack = Callable[..., Stack]
+
+
+def source(stack: Stack) -> kinesis.Stream:
+    return kinesis.Stream(stack, "Orders", encryption=kinesis.StreamEncryption.MANAGED)
+
+
+def nag_findings(stack: Stack) -> list[str]:
+    return [
+        v.rule_name
+        for pack in (AwsSolutionsChecks(), ServerlessChecks())
+        for v in pack.validate_scope(stack).violations
+    ]
+
+
+def test_mapping_has_the_window_and_partial_failures(new_stack: NewStack) -> None:
+    stack = new_stack()
+    TumblingWindowAggregator(
+        stack, "Totals", stream=source(stack), window=Duration.seconds(30), handler=HANDLER
+    )
+
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "TumblingWindowInSeconds": 30,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "BisectBatchOnFunctionError": True,
+            "ParallelizationFactor": 1,
+            "MaximumRetryAttempts": 3,
+            "StartingPosition": "TRIM_HORIZON",
+        },
+    )
+
+
+def test_results_table_is_written_with_put_item_only(new_stack: NewStack) -> None:
+    stack = new_stack()
+    aggregator = TumblingWindowAggregator(
+        stack,
+        "Totals",
+        stream=source(stack),
+        window=Duration.minutes(15),
+        handler=HANDLER,
+        environment={"VALUE_ATTRIBUTE": "amount"},
+    )
+    template = Template.from_stack(stack)
+    results_id = stack.get_logical_id(aggregator.results_table.node.default_child)  # type: ignore[arg-type]
+
+    template.has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "Properties": Match.object_like(
+                {
+                    "KeySchema": [
+                        {"AttributeName": "pk", "KeyType": "HASH"},
+                        {"AttributeName": "sk", "KeyType": "RANGE"},
+                    ],
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                    "SSESpecification": {"SSEEnabled": True},
+                }
+            ),
+            "DeletionPolicy": "Retain",
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"RESULTS_TABLE_NAME": {"Ref": results_id}, "VALUE_ATTRIBUTE": "amount"}
+                )
+            }
+        },
+    )
+    (policy,) = template.find_resources("AWS::IAM::Policy").values()
+    on_results = [
+        s["Action"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Resource"] == {"Fn::GetAtt": [results_id, "Arn"]}
+    ]
+    assert on_results == ["dynamodb:PutItem"]
+
+
+def test_existing_function_and_results_table(new_stack: NewStack) -> None:
+    stack = new_stack()
+    table = dynamodb.Table(
+        stack,
+        "Orders",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+        stream=dynamodb.StreamViewType.NEW_IMAGE,
+    )
+    results = dynamodb.Table.from_table_name(stack, "Results", "results")
+    function = lambda_.Function(
+        stack,
+        "Mine",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(e, c): return {'state': {}}"),
+    )
+    aggregator = TumblingWindowAggregator(
+        stack,
+        "Totals",
+        table=table,
+        window=Duration.seconds(60),
+        function=function,
+        results_table=results,
+    )
+    template = Template.from_stack(stack)
+
+    assert aggregator.function is function
+    template.resource_count_is("AWS::Lambda::Function", 1)
+    template.resource_count_is("AWS::DynamoDB::Table", 1)
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping", {"TumblingWindowInSeconds": 60}
+    )
+
+
+def test_snapshot(new_stack: NewStack, snapshot_json: SnapshotAssertion) -> None:
+    stack = new_stack()
+    TumblingWindowAggregator(
+        stack, "Totals", stream=source(stack), window=Duration.seconds(30), handler=HANDLER
+    )
+    assert normalize_template(Template.from_stack(stack).to_json()) == snapshot_json
+
+
+def test_nag_clean(new_stack: NewStack) -> None:
+    stack = new_stack()
+    TumblingWindowAggregator(
+        stack, "Totals", stream=source(stack), window=Duration.seconds(30), handler=HANDLER
+    )
+    assert nag_findings(stack) == []
+
+
+def test_nag_clean_with_a_customer_managed_key(new_stack: NewStack) -> None:
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    TumblingWindowAggregator(
+        stack,
+        "Totals",
+        stream=source(stack),
+        window=Duration.seconds(30),
+        handler=HANDLER,
+        encryption_key=key,
+    )
+    assert nag_findings(stack) == []
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        (Duration.seconds(0), r"window=0 seconds .*1 to 900"),
+        (Duration.seconds(901), r"window=15 minutes 1 second"),
+        (Duration.millis(1500), r"window=.*whole seconds"),
+    ],
+)
+def test_fails_when_the_window_is_outside_lambda_limits(
+    new_stack: NewStack, window: Duration, message: str
+) -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match=message):
+        TumblingWindowAggregator(
+            stack, "Totals", stream=source(stack), window=window, handler=HANDLER
+        )
+
+
+def test_fails_without_a_source(new_stack: NewStack) -> None:
+    with pytest.raises(ValueError, match=r"table=None and stream=None"):
+        TumblingWindowAggregator(
+            new_stack(), "Totals", window=Duration.seconds(30), handler=HANDLER
+        )
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"batch_size": 0}, r"batch_size=0"),
+        ({"retry_attempts": 10_001}, r"retry_attempts=10001"),
+        ({"max_record_age": Duration.seconds(30)}, r"max_record_age=30 seconds"),
+        ({"memory_size": 64}, r"memory_size=64"),
+    ],
+)
+def test_fails_when_trigger_props_are_out_of_range(
+    new_stack: NewStack, props: dict[str, Any], message: str
+) -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match=message):
+        TumblingWindowAggregator(
+            stack,
+            "Totals",
+            stream=source(stack),
+            window=Duration.seconds(30),
+            handler=HANDLER,
+            **props,
+        )

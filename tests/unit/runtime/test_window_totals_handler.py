@@ -1,0 +1,154 @@
+"""The window totals handler against moto, with DynamoDB and Kinesis window events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from lambda_blueprints.runtime.window_totals import handler
+from lambda_blueprints.testing import (
+    LambdaContext,
+    dynamodb_stream_record,
+    kinesis_record,
+    tumbling_window_event,
+)
+
+START = 1_767_225_600.0
+TABLE_STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+KINESIS_STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/order-events"
+
+
+@pytest.fixture
+def queue_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with mock_aws():
+        boto3.client("dynamodb").create_table(
+            TableName="totals",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        url = boto3.client("sqs").create_queue(QueueName="failures")["QueueUrl"]
+        monkeypatch.setenv("RESULTS_TABLE_NAME", "totals")
+        monkeypatch.setenv("FAILURE_QUEUE_URL", url)
+        monkeypatch.delenv("SOURCE_NAME", raising=False)
+        handler.dynamodb_client.cache_clear()
+        handler.sqs_client.cache_clear()
+        yield url
+        handler.dynamodb_client.cache_clear()
+        handler.sqs_client.cache_clear()
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    return handler.lambda_handler(event, LambdaContext(function_name="totals"))
+
+
+def order(sales: Any, *, event_name: str = "INSERT") -> dict[str, Any]:
+    image = {"id": f"o-{sales}"} if sales is None else {"id": f"o-{sales}", "sales": sales}
+    return dynamodb_stream_record(
+        event_name,  # type: ignore[arg-type]
+        {"id": image["id"]},
+        new_image=image,
+        old_image=image,
+        stream_arn=TABLE_STREAM,
+        approximate_creation_time=START + 5,
+    )
+
+
+def window(records: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+    return tumbling_window_event(records, window_start=START, window_seconds=30, **options)
+
+
+def totals() -> list[dict[str, Any]]:
+    return boto3.resource("dynamodb").Table("totals").scan()["Items"]
+
+
+def test_dynamodb_inserts_are_summed_exactly_and_other_changes_ignored(queue_url: str) -> None:
+    batch = window(
+        [order(10), order(Decimal("2.25")), order(7, event_name="MODIFY")],
+        event_source_arn=TABLE_STREAM,
+    )
+
+    response = invoke(batch)
+
+    assert response == {"state": {"total": "12.25", "count": 2}, "batchItemFailures": []}
+
+
+def test_the_final_invocation_writes_the_window_total(queue_url: str) -> None:
+    final = window(
+        [],
+        state={"total": "12.25", "count": 2},
+        is_final=True,
+        event_source_arn=TABLE_STREAM,
+        shard_id="shardId-00000001-abc",
+    )
+
+    assert invoke(final) == {"state": {}}
+    invoke(final)  # retried: the same item again
+
+    (item,) = totals()
+    assert item["pk"] == "orders#shardId-00000001-abc"
+    assert item["sk"] == "2026-01-01T00:00:00Z#final"
+    assert (item["total"], item["count"]) == (12.25, 2)
+    assert (item["windowStart"], item["windowEnd"]) == (
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:30Z",
+    )
+
+
+def test_kinesis_payloads_with_or_without_an_item_envelope_count(
+    queue_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_NAME", "events")
+    batch = window(
+        [
+            kinesis_record(
+                {"Item": {"sales": 5}}, arrival_time=START + 1, stream_arn=KINESIS_STREAM
+            ),
+            kinesis_record({"sales": 2.5}, arrival_time=START + 2, stream_arn=KINESIS_STREAM),
+        ],
+        event_source_arn=KINESIS_STREAM,
+    )
+
+    assert invoke(batch)["state"] == {"total": "7.5", "count": 2}
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        (order(None), "MISSING_VALUE"),
+        (order("lots"), "MISSING_VALUE"),
+        (kinesis_record(b"not json", arrival_time=START + 1), "MALFORMED_RECORD"),
+        (kinesis_record({"sales": True}, arrival_time=START + 1), "MISSING_VALUE"),
+        (kinesis_record({"sales": "NaN"}, arrival_time=START + 1), "MISSING_VALUE"),
+    ],
+    ids=["no-sales", "not-a-number", "not-json", "boolean", "not-finite"],
+)
+def test_records_without_a_usable_value_are_parked_with_the_reason(
+    queue_url: str, record: dict[str, Any], reason: str
+) -> None:
+    good = kinesis_record({"sales": 4}, arrival_time=START + 1) if "kinesis" in record else order(4)
+    response = invoke(window([good, record]))
+
+    assert response == {"state": {"total": "4", "count": 1}, "batchItemFailures": []}
+    (message,) = boto3.client("sqs").receive_message(QueueUrl=queue_url)["Messages"]
+    assert json.loads(message["Body"])["reason"] == reason
+
+
+def test_source_name_defaults_to_the_stream_name(queue_url: str) -> None:
+    invoke(
+        window([], state={"total": "1", "count": 1}, is_final=True, event_source_arn=KINESIS_STREAM)
+    )
+    (item,) = totals()
+    assert item["pk"].startswith("order-events#")
