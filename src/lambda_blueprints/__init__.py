@@ -12,14 +12,24 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "KinesisFanOut": "lambda_blueprints.constructs.kinesis_fan_out",
+    "StreamCapacity": "lambda_blueprints.constructs.kinesis_fan_out",
     "StreamTrigger": "lambda_blueprints.constructs.stream_trigger",
     "TableAuditTrail": "lambda_blueprints.patterns.table_audit_trail",
     "TumblingWindowAggregator": "lambda_blueprints.constructs.tumbling_window_aggregator",
 }
 
-__all__ = ["StreamTrigger", "TableAuditTrail", "TumblingWindowAggregator", "__version__"]
+__all__ = [
+    "KinesisFanOut",
+    "StreamCapacity",
+    "StreamTrigger",
+    "TableAuditTrail",
+    "TumblingWindowAggregator",
+    "__version__",
+]
 
 if TYPE_CHECKING:
+    from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut, StreamCapacity
     from lambda_blueprints.constructs.stream_trigger import StreamTrigger
     from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
     from lambda_blueprints.patterns.table_audit_trail import TableAuditTrail

@@ -72,6 +72,9 @@ class StreamTrigger(Construct):
             (``table_stream_arn``). Defaults to a new table.
         stream: An existing Kinesis data stream that triggers the function. Defaults to
             None (the source is a DynamoDB table).
+        consumer: An enhanced fan-out consumer of ``stream`` to read through: records are
+            pushed to it with a dedicated 2 MiB/s per shard instead of being polled from the
+            throughput all standard consumers share. ``stream`` defaults to its stream.
         stream_view_type: View type of the new table's stream. Only for a new table.
             Defaults to ``NEW_AND_OLD_IMAGES``.
         partition_key: Partition key of the new table. Only for a new table. Defaults to
@@ -135,6 +138,7 @@ class StreamTrigger(Construct):
         *,
         table: dynamodb.ITable | None = None,
         stream: kinesis.IStream | None = None,
+        consumer: kinesis.IStreamConsumer | None = None,
         stream_view_type: dynamodb.StreamViewType | None = None,
         partition_key: dynamodb.Attribute | None = None,
         sort_key: dynamodb.Attribute | None = None,
@@ -166,6 +170,12 @@ class StreamTrigger(Construct):
         iterator_age_alarm_threshold: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if consumer is not None:
+            if table is not None:
+                raise ValueError(
+                    "consumer reads a Kinesis stream, but table was given. Remove table."
+                )
+            stream = stream or consumer.stream
         is_kinesis = stream is not None
         _check_source(table, stream, stream_view_type, partition_key, sort_key, stream_retention)
         _check_function_props(
@@ -202,6 +212,8 @@ class StreamTrigger(Construct):
         self.table: dynamodb.ITable | None = None
         #: The source Kinesis stream (None for a DynamoDB source).
         self.stream: kinesis.IStream | None = stream
+        #: The enhanced fan-out consumer the mapping reads through, if any.
+        self.consumer: kinesis.IStreamConsumer | None = consumer
         if stream is None:
             self.table = table or dynamodb.Table(
                 self,
@@ -265,13 +277,17 @@ class StreamTrigger(Construct):
         #: The triggered function.
         self.function: lambda_.IFunction = function
 
-        if stream is not None:
+        if consumer is not None:
+            source_arn = consumer.stream_consumer_arn
+        elif stream is not None:
             source_arn = stream.stream_arn
         else:
             assert self.table is not None  # noqa: S101 - set above for DynamoDB sources
             source_arn = self.table.table_stream_arn  # type: ignore[assignment]
         grants: list[iam.Grant] = []
         if function.role is not None:
+            if consumer is not None:
+                grants.append(consumer.grant_read(function))
             grants.append(
                 stream.grant_read(function)
                 if stream is not None

@@ -1,0 +1,386 @@
+"""A Kinesis data stream sized for its load, with shared and enhanced fan-out consumers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration, Names, RemovalPolicy, Size
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from lambda_blueprints import _defaults
+from lambda_blueprints._validation import check_duration_range, check_int_range
+from lambda_blueprints.constructs.stream_trigger import StreamTrigger
+
+MIB = 1024 * 1024
+#: Per shard: writes of up to 1,000 records/s or 1 MiB/s, whichever comes first.
+SHARD_WRITE_RECORDS_PER_SECOND = 1000
+SHARD_WRITE_BYTES_PER_SECOND = MIB
+#: Per shard: 2 MiB/s of reads, shared by every standard (polling) consumer...
+SHARD_READ_BYTES_PER_SECOND = 2 * MIB
+#: ...and at most 5 GetRecords calls a second; Lambda polls each shard once a second per
+#: consumer, so at most 5 standard consumers fit.
+MAX_SHARED_CONSUMERS = 5
+#: Per stream: at most 20 registered (enhanced fan-out) consumers, each with its own
+#: 2 MiB/s per shard.
+MAX_ENHANCED_CONSUMERS = 20
+#: A record is at most 1 MiB (data and partition key).
+MAX_RECORD_BYTES = MIB
+
+
+@dataclass(frozen=True)
+class StreamCapacity:
+    """What a stream can carry against what it is expected to carry.
+
+    Attributes:
+        shards: Provisioned shards (None in on-demand mode).
+        records_per_second: Declared write load.
+        record_bytes: Declared average record size.
+        shared_consumers: Standard consumers, reading from the shared 2 MiB/s per shard.
+        enhanced_consumers: Enhanced fan-out consumers, each with 2 MiB/s per shard.
+    """
+
+    shards: int | None
+    records_per_second: int | None
+    record_bytes: int | None
+    shared_consumers: int = 0
+    enhanced_consumers: int = 0
+
+    @property
+    def write_bytes_per_second(self) -> int | None:
+        """Declared write volume."""
+        if self.records_per_second is None or self.record_bytes is None:
+            return None
+        return self.records_per_second * self.record_bytes
+
+    @property
+    def write_utilization(self) -> float | None:
+        """Share of the write capacity the declared load uses (records or bytes)."""
+        if self.shards is None or self.write_bytes_per_second is None:
+            return None
+        assert self.records_per_second is not None  # noqa: S101 - set with the bytes
+        return max(
+            self.records_per_second / (self.shards * SHARD_WRITE_RECORDS_PER_SECOND),
+            self.write_bytes_per_second / (self.shards * SHARD_WRITE_BYTES_PER_SECOND),
+        )
+
+    @property
+    def shared_read_utilization(self) -> float | None:
+        """Share of the shared read capacity the standard consumers use together."""
+        if self.shards is None or self.write_bytes_per_second is None:
+            return None
+        demand = self.write_bytes_per_second * self.shared_consumers
+        return demand / (self.shards * SHARD_READ_BYTES_PER_SECOND)
+
+    def describe(self) -> str:
+        """A human summary, for logs and docs."""
+        if self.shards is None:
+            mode = "on-demand (capacity follows the load; no shard sizing)"
+        else:
+            mode = (
+                f"{self.shards} shard(s): writes up to "
+                f"{self.shards * SHARD_WRITE_RECORDS_PER_SECOND:,} records/s or "
+                f"{self.shards} MiB/s; shared reads up to {2 * self.shards} MiB/s"
+            )
+        lines = [mode]
+        if self.write_bytes_per_second is not None:
+            lines.append(
+                f"declared load: {self.records_per_second:,} records/s x "
+                f"{self.record_bytes:,} B = {self.write_bytes_per_second / MIB:.2f} MiB/s"
+            )
+        if self.write_utilization is not None:
+            lines.append(f"write utilization: {self.write_utilization:.0%}")
+        if self.shared_read_utilization is not None:
+            lines.append(
+                f"shared read utilization ({self.shared_consumers} standard consumer(s)): "
+                f"{self.shared_read_utilization:.0%}"
+            )
+        lines.append(
+            f"enhanced fan-out consumers: {self.enhanced_consumers} of "
+            f"{MAX_ENHANCED_CONSUMERS}, each 2 MiB/s per shard"
+        )
+        return "\n".join(lines)
+
+
+def shards_for(records_per_second: int, record_bytes: int) -> int:
+    """The fewest shards that take ``records_per_second`` records of ``record_bytes``."""
+    return max(
+        1,
+        math.ceil(records_per_second / SHARD_WRITE_RECORDS_PER_SECOND),
+        math.ceil(records_per_second * record_bytes / SHARD_WRITE_BYTES_PER_SECOND),
+    )
+
+
+class KinesisFanOut(Construct):
+    """A Kinesis data stream sized for its load, and the functions that consume it.
+
+    Give the expected load (``records_per_second`` and ``average_record_size``) and the
+    stream gets the fewest shards that carry it (1,000 records/s or 1 MiB/s of writes per
+    shard); or give ``shard_count`` and it is checked against the load; or choose
+    ``on_demand``. Consumers are added with :meth:`add_consumer`: standard consumers poll
+    and share 2 MiB/s of reads per shard (at most 5 of them), enhanced fan-out consumers
+    each get their own 2 MiB/s per shard pushed to them (at most 20 per stream). A load the
+    stream cannot carry is a synth-time error with the numbers; :attr:`capacity` summarizes
+    what the stream carries.
+
+    Resources defined:
+        * ``Stream``: the data stream.
+        * For each consumer: a :class:`StreamTrigger` (and a registered ``Consumer`` for
+          enhanced fan-out).
+        * ``IteratorAgeAlarm``, ``WriteThrottleAlarm``, ``ReadThrottleAlarm``.
+
+    Default settings:
+        * Stream: KMS encryption with the AWS managed key (or ``encryption_key``), 24 hours
+          retention, retained when the stack is deleted.
+        * Alarms: the oldest unread record older than half the retention (standard
+          consumers); writes or reads throttled in 5 consecutive minutes. Each consumer also
+          has its own StreamTrigger alarms (errors, throttles, iterator age, failures).
+
+    Args:
+        scope: The parent construct.
+        construct_id: The construct id.
+        records_per_second: Expected peak writes, records per second.
+        average_record_size: Expected average record size (data and partition key), at
+            most 1 MiB.
+        shard_count: Provisioned shards; checked against the declared load. Defaults to the
+            fewest that carry it.
+        on_demand: On-demand capacity mode instead of provisioned shards.
+        retention: How long records stay, 24 hours-365 days. Defaults to 24 hours.
+        encryption_key: Customer managed key for the stream.
+        alarm_topic: SNS topic for every alarm, the consumers' included.
+        removal_policy: What happens to the stream when it leaves the stack. Defaults to
+            ``RETAIN``.
+
+    Raises:
+        ValueError: When the stream cannot carry the declared load, or props are out of
+            range or contradict each other.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        records_per_second: int | None = None,
+        average_record_size: Size | None = None,
+        shard_count: int | None = None,
+        on_demand: bool = False,
+        retention: Duration = _defaults.KINESIS_DEFAULT_RETENTION,
+        encryption_key: kms.IKey | None = None,
+        alarm_topic: sns.ITopic | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        record_bytes = _check_load(records_per_second, average_record_size)
+        check_duration_range("retention", retention, 24 * 3600, 365 * 24 * 3600)
+        if on_demand and shard_count is not None:
+            raise ValueError(
+                f"shard_count={shard_count} and on_demand=True: an on-demand stream has no "
+                "fixed shard count. Remove one of them."
+            )
+        if not on_demand:
+            shard_count = _check_shards(shard_count, records_per_second, record_bytes)
+        self._retention = retention
+        self._alarm_topic = alarm_topic
+        self._shared = 0
+        self._enhanced = 0
+        self._records_per_second = records_per_second
+        self._record_bytes = record_bytes
+        self._shards = None if on_demand else shard_count
+
+        #: The data stream.
+        self.stream = kinesis.Stream(
+            self,
+            "Stream",
+            shard_count=None if on_demand else shard_count,
+            stream_mode=kinesis.StreamMode.ON_DEMAND
+            if on_demand
+            else kinesis.StreamMode.PROVISIONED,
+            encryption=(
+                kinesis.StreamEncryption.KMS if encryption_key else kinesis.StreamEncryption.MANAGED
+            ),
+            encryption_key=encryption_key,
+            retention_period=retention,
+            removal_policy=removal_policy,
+        )
+        #: The consumers added with :meth:`add_consumer`, by construct id.
+        self.consumers: dict[str, StreamTrigger] = {}
+        #: The stream's alarms, by role: ``iterator_age``, ``write_throttles``,
+        #: ``read_throttles``.
+        self.alarms: dict[str, cloudwatch.Alarm] = self._stream_alarms()
+
+    @property
+    def capacity(self) -> StreamCapacity:
+        """What the stream carries: shards, declared load, utilization, consumers."""
+        return StreamCapacity(
+            shards=self._shards,
+            records_per_second=self._records_per_second,
+            record_bytes=self._record_bytes,
+            shared_consumers=self._shared,
+            enhanced_consumers=self._enhanced,
+        )
+
+    def add_consumer(
+        self, construct_id: str, *, enhanced_fan_out: bool = False, **trigger_props: Any
+    ) -> StreamTrigger:
+        """Add a function that consumes the stream; return its :class:`StreamTrigger`.
+
+        Args:
+            construct_id: The consumer's construct id.
+            enhanced_fan_out: Register an enhanced fan-out consumer (dedicated 2 MiB/s per
+                shard, records pushed) instead of polling the shared throughput.
+            **trigger_props: :class:`StreamTrigger` props (``handler`` or ``function``,
+                batch size, retries, window...). The stream, its retention and the alarm
+                topic are set here.
+
+        Raises:
+            ValueError: When the stream has no room for another consumer of that kind.
+        """
+        if enhanced_fan_out:
+            if self._enhanced + 1 > MAX_ENHANCED_CONSUMERS:
+                raise ValueError(
+                    f"add_consumer({construct_id!r}, enhanced_fan_out=True) would make "
+                    f"{self._enhanced + 1} enhanced fan-out consumers; a stream allows at "
+                    f"most {MAX_ENHANCED_CONSUMERS}."
+                )
+        else:
+            self._check_shared_read(construct_id)
+        consumer = None
+        if enhanced_fan_out:
+            consumer_scope = Construct(self, f"{construct_id}Registration")
+            consumer = kinesis.StreamConsumer(
+                consumer_scope,
+                "Consumer",
+                stream=self.stream,
+                stream_consumer_name=Names.unique_resource_name(consumer_scope, max_length=128),
+            )
+        trigger = StreamTrigger(
+            self,
+            construct_id,
+            stream=self.stream,
+            consumer=consumer,
+            stream_retention=self._retention,
+            alarm_topic=self._alarm_topic,
+            **trigger_props,
+        )
+        if enhanced_fan_out:
+            self._enhanced += 1
+        else:
+            self._shared += 1
+        self.consumers[construct_id] = trigger
+        return trigger
+
+    def _check_shared_read(self, construct_id: str) -> None:
+        count = self._shared + 1
+        if count > MAX_SHARED_CONSUMERS:
+            raise ValueError(
+                f"add_consumer({construct_id!r}) would make {count} standard consumers; a "
+                f"shard serves at most {MAX_SHARED_CONSUMERS} GetRecords calls a second. Use "
+                "enhanced_fan_out=True for this consumer."
+            )
+        if self._shards is None or self._records_per_second is None or not self._record_bytes:
+            return
+        demand = self._records_per_second * self._record_bytes * count
+        supply = self._shards * SHARD_READ_BYTES_PER_SECOND
+        if demand > supply:
+            needed = math.ceil(demand / SHARD_READ_BYTES_PER_SECOND)
+            raise ValueError(
+                f"add_consumer({construct_id!r}) would make {count} standard consumers "
+                f"reading {demand / MIB:.2f} MiB/s in all from {self._shards} shard(s), "
+                f"which share {supply / MIB:.2f} MiB/s. Use enhanced_fan_out=True, or "
+                f"shard_count={needed}."
+            )
+
+    def _stream_alarms(self) -> dict[str, cloudwatch.Alarm]:
+        half_retention = self._retention.to_seconds() // 2
+        iterator_age = cloudwatch.Alarm(
+            self,
+            "IteratorAgeAlarm",
+            alarm_description="Standard consumers fall behind: the oldest unread record is "
+            "older than half the stream's retention.",
+            metric=self.stream.metric_get_records_iterator_age_milliseconds(
+                statistic="Maximum", period=Duration.minutes(1)
+            ),
+            threshold=half_retention * 1000,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarms = {"iterator_age": iterator_age}
+        for key, construct_id, metric, what in (
+            (
+                "write_throttles",
+                "WriteThrottleAlarm",
+                self.stream.metric_write_provisioned_throughput_exceeded,
+                "Writes are throttled: the stream needs more shards (or on-demand mode).",
+            ),
+            (
+                "read_throttles",
+                "ReadThrottleAlarm",
+                self.stream.metric_read_provisioned_throughput_exceeded,
+                "Reads are throttled: move consumers to enhanced fan-out or add shards.",
+            ),
+        ):
+            alarms[key] = cloudwatch.Alarm(
+                self,
+                construct_id,
+                alarm_description=what,
+                metric=metric(statistic="Sum", period=Duration.minutes(1)),
+                threshold=1,
+                evaluation_periods=5,
+                datapoints_to_alarm=5,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        return {k: _defaults.add_alarm_action(a, self._alarm_topic) for k, a in alarms.items()}
+
+
+def _check_load(records_per_second: int | None, average_record_size: Size | None) -> int | None:
+    if (records_per_second is None) != (average_record_size is None):
+        raise ValueError(
+            "records_per_second and average_record_size declare the load together: give both "
+            "or neither."
+        )
+    if records_per_second is None or average_record_size is None:
+        return None
+    check_int_range("records_per_second", records_per_second, 1, 10_000_000)
+    record_bytes = int(average_record_size.to_bytes())
+    if not 1 <= record_bytes <= MAX_RECORD_BYTES:
+        raise ValueError(
+            f"average_record_size={record_bytes:,} bytes is out of range: a Kinesis record "
+            f"holds 1 to {MAX_RECORD_BYTES:,} bytes."
+        )
+    return record_bytes
+
+
+def _check_shards(
+    shard_count: int | None, records_per_second: int | None, record_bytes: int | None
+) -> int:
+    needed = (
+        shards_for(records_per_second, record_bytes)
+        if records_per_second is not None and record_bytes is not None
+        else None
+    )
+    if shard_count is None:
+        if needed is None:
+            raise ValueError(
+                "shard_count=None with no declared load: give records_per_second and "
+                "average_record_size, a shard_count, or on_demand=True."
+            )
+        return needed
+    check_int_range("shard_count", shard_count, 1, 10_000)
+    if needed is not None and shard_count < needed:
+        assert records_per_second is not None and record_bytes is not None  # noqa: S101
+        raise ValueError(
+            f"shard_count={shard_count} cannot carry {records_per_second:,} records/s of "
+            f"{record_bytes:,} bytes ({records_per_second * record_bytes / MIB:.2f} MiB/s): "
+            f"{shard_count} shard(s) take {shard_count * SHARD_WRITE_RECORDS_PER_SECOND:,} "
+            f"records/s and {shard_count} MiB/s. Use shard_count={needed} or more, or "
+            "on_demand=True."
+        )
+    return shard_count
