@@ -13,6 +13,7 @@ from pathlib import Path
 from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -200,6 +201,65 @@ def allow_logs_to_use(key: kms.IKey) -> None:
                 }
             },
         )
+    )
+
+
+def secure_table(
+    scope: Construct,
+    construct_id: str,
+    *,
+    partition_key: dynamodb.Attribute,
+    sort_key: dynamodb.Attribute | None = None,
+    stream: dynamodb.StreamViewType | None = None,
+    time_to_live_attribute: str | None = None,
+    encryption_key: kms.IKey | None = None,
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+) -> dynamodb.Table:
+    """Create a table with the library's baseline.
+
+    On-demand billing, point-in-time recovery, KMS encryption with the AWS managed key (or
+    ``encryption_key``), retained on stack deletion unless told otherwise.
+    ``dynamodb.Table`` rather than ``TableV2``: a TableV2 with a customer managed key needs a
+    stack with a concrete region, and the library's stacks are environment-agnostic.
+    """
+    return dynamodb.Table(
+        scope,
+        construct_id,
+        partition_key=partition_key,
+        sort_key=sort_key,
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        stream=stream,
+        time_to_live_attribute=time_to_live_attribute,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        encryption=(
+            dynamodb.TableEncryption.CUSTOMER_MANAGED
+            if encryption_key
+            else dynamodb.TableEncryption.AWS_MANAGED
+        ),
+        encryption_key=encryption_key,
+        removal_policy=removal_policy,
+    )
+
+
+def pk_sk_table(
+    scope: Construct,
+    construct_id: str,
+    *,
+    time_to_live_attribute: str | None = None,
+    encryption_key: kms.IKey | None = None,
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+) -> dynamodb.Table:
+    """A :func:`secure_table` with string keys ``pk`` and ``sk`` (audit and results tables)."""
+    return secure_table(
+        scope,
+        construct_id,
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+        time_to_live_attribute=time_to_live_attribute,
+        encryption_key=encryption_key,
+        removal_policy=removal_policy,
     )
 
 

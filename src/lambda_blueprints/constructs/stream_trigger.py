@@ -215,18 +215,14 @@ class StreamTrigger(Construct):
         #: The enhanced fan-out consumer the mapping reads through, if any.
         self.consumer: kinesis.IStreamConsumer | None = consumer
         if stream is None:
-            self.table = table or dynamodb.Table(
+            self.table = table or _defaults.secure_table(
                 self,
                 "Table",
                 partition_key=partition_key
                 or dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
                 sort_key=sort_key,
-                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
                 stream=stream_view_type or dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                    point_in_time_recovery_enabled=True
-                ),
-                **_table_encryption(encryption_key),
+                encryption_key=encryption_key,
                 removal_policy=table_removal_policy,
             )
             if self.table.table_stream_arn is None:
@@ -384,17 +380,6 @@ def _grant_failure_destination(queue: sqs.IQueue, function: lambda_.IFunction) -
             queue.encryption_master_key.grant(function, "kms:GenerateDataKey", "kms:Decrypt")
         )
     return grants
-
-
-def _table_encryption(key: kms.IKey | None) -> dict[str, Any]:
-    """Encryption props of a table this library creates: AWS managed KMS, or ``key``.
-
-    ``dynamodb.Table`` rather than ``TableV2``: a TableV2 with a customer managed key needs a
-    stack with a concrete region, and the library's stacks are environment-agnostic.
-    """
-    if key is None:
-        return {"encryption": dynamodb.TableEncryption.AWS_MANAGED}
-    return {"encryption": dynamodb.TableEncryption.CUSTOMER_MANAGED, "encryption_key": key}
 
 
 def _check_source(

@@ -120,20 +120,9 @@ class TumblingWindowAggregator(Construct):
             )
 
         #: The table the aggregates are written to.
-        self.results_table: dynamodb.ITable = results_table or dynamodb.Table(
+        self.results_table: dynamodb.ITable = results_table or _defaults.pk_sk_table(
             self,
             "ResultsTable",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=(
-                dynamodb.TableEncryption.CUSTOMER_MANAGED
-                if encryption_key
-                else dynamodb.TableEncryption.AWS_MANAGED
-            ),
             encryption_key=encryption_key,
             removal_policy=results_table_removal_policy,
         )

@@ -125,21 +125,10 @@ class TableAuditTrail(Construct):
         #: The audited table.
         self.table = table
         #: The table that holds the audit items.
-        self.audit_table: dynamodb.ITable = audit_table or dynamodb.Table(
+        self.audit_table: dynamodb.ITable = audit_table or _defaults.pk_sk_table(
             self,
             "AuditTable",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             time_to_live_attribute="expiresAt",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=(
-                dynamodb.TableEncryption.CUSTOMER_MANAGED
-                if encryption_key
-                else dynamodb.TableEncryption.AWS_MANAGED
-            ),
             encryption_key=encryption_key,
             removal_policy=audit_table_removal_policy,
         )
