@@ -21,6 +21,7 @@ from lambda_blueprints.testing import (
     dynamodb_stream_record,
     read_stream_records,
 )
+from tests.conftest import create_pk_sk_table
 
 
 @dataclass
@@ -57,18 +58,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )
-        dynamodb.create_table(
-            TableName="audit",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_pk_sk_table("audit")
         queue_url = boto3.client("sqs").create_queue(QueueName="failures")["QueueUrl"]
         monkeypatch.setenv("AUDIT_TABLE_NAME", "audit")
         monkeypatch.setenv("FAILURE_QUEUE_URL", queue_url)

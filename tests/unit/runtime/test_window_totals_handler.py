@@ -18,6 +18,7 @@ from lambda_blueprints.testing import (
     kinesis_record,
     tumbling_window_event,
 )
+from tests.conftest import create_pk_sk_table
 
 START = 1_767_225_600.0
 TABLE_STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
@@ -27,18 +28,7 @@ KINESIS_STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/order-events"
 @pytest.fixture
 def queue_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName="totals",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_pk_sk_table("totals")
         url = boto3.client("sqs").create_queue(QueueName="failures")["QueueUrl"]
         monkeypatch.setenv("RESULTS_TABLE_NAME", "totals")
         monkeypatch.setenv("FAILURE_QUEUE_URL", url)
