@@ -241,24 +241,7 @@ class KinesisFanOut(Construct):
         Raises:
             ValueError: When the stream has no room for another consumer of that kind.
         """
-        if enhanced_fan_out:
-            if self._enhanced + 1 > MAX_ENHANCED_CONSUMERS:
-                raise ValueError(
-                    f"add_consumer({construct_id!r}, enhanced_fan_out=True) would make "
-                    f"{self._enhanced + 1} enhanced fan-out consumers; a stream allows at "
-                    f"most {MAX_ENHANCED_CONSUMERS}."
-                )
-        else:
-            self._check_shared_read(construct_id)
-        consumer = None
-        if enhanced_fan_out:
-            consumer_scope = Construct(self, f"{construct_id}Registration")
-            consumer = kinesis.StreamConsumer(
-                consumer_scope,
-                "Consumer",
-                stream=self.stream,
-                stream_consumer_name=Names.unique_resource_name(consumer_scope, max_length=128),
-            )
+        consumer = self.reserve(construct_id, enhanced_fan_out=enhanced_fan_out)
         trigger = StreamTrigger(
             self,
             construct_id,
@@ -268,12 +251,40 @@ class KinesisFanOut(Construct):
             alarm_topic=self._alarm_topic,
             **trigger_props,
         )
-        if enhanced_fan_out:
-            self._enhanced += 1
-        else:
-            self._shared += 1
         self.consumers[construct_id] = trigger
         return trigger
+
+    def reserve(
+        self, construct_id: str, *, enhanced_fan_out: bool = False
+    ) -> kinesis.StreamConsumer | None:
+        """Count a consumer built elsewhere against the stream's read capacity.
+
+        For readers that :meth:`add_consumer` does not build: a
+        ``TumblingWindowAggregator``, a Firehose delivery stream (a standard consumer),
+        Kinesis Data Analytics. With ``enhanced_fan_out`` the consumer is registered and
+        returned, to hand to the reader (``consumer=``).
+
+        Raises:
+            ValueError: When the stream has no room for another consumer of that kind.
+        """
+        if enhanced_fan_out:
+            if self._enhanced + 1 > MAX_ENHANCED_CONSUMERS:
+                raise ValueError(
+                    f"add_consumer({construct_id!r}, enhanced_fan_out=True) would make "
+                    f"{self._enhanced + 1} enhanced fan-out consumers; a stream allows at "
+                    f"most {MAX_ENHANCED_CONSUMERS}."
+                )
+            consumer_scope = Construct(self, f"{construct_id}Registration")
+            self._enhanced += 1
+            return kinesis.StreamConsumer(
+                consumer_scope,
+                "Consumer",
+                stream=self.stream,
+                stream_consumer_name=Names.unique_resource_name(consumer_scope, max_length=128),
+            )
+        self._check_shared_read(construct_id)
+        self._shared += 1
+        return None
 
     def _check_shared_read(self, construct_id: str) -> None:
         count = self._shared + 1

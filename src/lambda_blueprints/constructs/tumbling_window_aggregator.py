@@ -52,6 +52,8 @@ class TumblingWindowAggregator(Construct):
         window: Length of the tumbling windows, 1-900 s in whole seconds.
         table: A DynamoDB table with a stream, the source. Give this or ``stream``.
         stream: A Kinesis data stream, the source. Give this or ``table``.
+        consumer: An enhanced fan-out consumer of ``stream`` to read through (e.g. from
+            ``KinesisFanOut.reserve(..., enhanced_fan_out=True)``).
         handler: Handler path in the runtime asset, e.g.
             ``runtime.window_totals.handler.lambda_handler``. Or give ``function``.
         function: An existing function; its role gets the permissions, but it does not
@@ -88,6 +90,7 @@ class TumblingWindowAggregator(Construct):
         window: Duration,
         table: dynamodb.ITable | None = None,
         stream: kinesis.IStream | None = None,
+        consumer: kinesis.IStreamConsumer | None = None,
         handler: str | None = None,
         function: lambda_.IFunction | None = None,
         results_table: dynamodb.ITable | None = None,
@@ -136,6 +139,7 @@ class TumblingWindowAggregator(Construct):
             "Trigger",
             table=table,
             stream=stream,
+            consumer=consumer,
             function=function,
             handler=handler,
             service_name=service_name or (construct_id if function is None else None),
