@@ -9,6 +9,14 @@ Importable without aws_cdk.
   (:mod:`~lambda_blueprints.testing.eventbridge`), with filter criteria
   (:mod:`~lambda_blueprints.testing.filtering`). What happened is in
   :class:`ActivityLog`; time is a :class:`Clock` that moves only when told.
+* Firehose streams deliver Kinesis or ``LocalCloud.put_firehose_records`` records to S3
+  through a Lambda transformation, and buckets announce new objects on EventBridge or to
+  SQS and SNS (:mod:`~lambda_blueprints.testing.firehose`).
+* ``LocalCloud.iot_publish`` runs AWS IoT Core topic rules (an SQL subset, six actions,
+  error actions; :mod:`~lambda_blueprints.testing.iot`).
+* ``LocalCloud.http`` calls API Gateway REST APIs: resource routing, request parameter
+  validation, Lambda proxy and mock integrations, returning an :class:`HttpResponse`
+  (:mod:`~lambda_blueprints.testing.apigateway`).
 * Event factories (:mod:`~lambda_blueprints.testing.events`) build every event the
   library's handlers take, in the exact shapes Lambda delivers.
 * :class:`LambdaContext` and :func:`read_stream_records` help unit tests of handlers.
@@ -22,6 +30,7 @@ from lambda_blueprints.testing.activity import (
     InvocationThrottled,
     InvokeResult,
 )
+from lambda_blueprints.testing.apigateway import HttpResponse
 from lambda_blueprints.testing.clock import Clock
 from lambda_blueprints.testing.cloud import DeployedStack, LocalCloud
 from lambda_blueprints.testing.context import LambdaContext
@@ -48,6 +57,7 @@ from lambda_blueprints.testing.events import (
     validate_firehose_response,
 )
 from lambda_blueprints.testing.filtering import FilterError, compile_filters, matches
+from lambda_blueprints.testing.iot import IotRuleRun, topic_matches
 from lambda_blueprints.testing.streams import MemoryStream, StreamEventSourceMapping
 
 __all__ = [
@@ -57,9 +67,11 @@ __all__ = [
     "DeployedStack",
     "FailureRecord",
     "FilterError",
+    "HttpResponse",
     "Invocation",
     "InvocationThrottled",
     "InvokeResult",
+    "IotRuleRun",
     "LambdaContext",
     "LocalCloud",
     "MemoryStream",
@@ -84,6 +96,7 @@ __all__ = [
     "sqs_event",
     "sqs_message",
     "to_attribute_value",
+    "topic_matches",
     "tumbling_window_event",
     "validate_firehose_response",
 ]

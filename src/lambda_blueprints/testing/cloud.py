@@ -32,15 +32,23 @@ from typing import Any
 
 import boto3
 
+from lambda_blueprints.testing import _moto_speedups
 from lambda_blueprints.testing.activity import (
     ActivityLog,
     Invocation,
     InvocationThrottled,
     InvokeResult,
 )
+from lambda_blueprints.testing.apigateway import APIGATEWAY_TYPES, ApiGateway, HttpResponse
 from lambda_blueprints.testing.clock import Clock
 from lambda_blueprints.testing.context import LambdaContext
 from lambda_blueprints.testing.eventbridge import EventBridge, Rule, RuleTarget
+from lambda_blueprints.testing.firehose import (
+    BucketNotifications,
+    FirehoseDeliveryStream,
+    delivery_stream_source_and_destination,
+)
+from lambda_blueprints.testing.iot import IotCore
 from lambda_blueprints.testing.sqs import SqsEventSourceMapping
 from lambda_blueprints.testing.streams import (
     DynamoDBStreamSource,
@@ -65,6 +73,10 @@ EMULATED_TYPES = frozenset(
         "AWS::Lambda::EventSourceMapping",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::Events::Rule",
+        "AWS::KinesisFirehose::DeliveryStream",
+        "Custom::S3BucketNotifications",
+        "AWS::IoT::TopicRule",
+        *APIGATEWAY_TYPES,
     }
 )
 #: Resource types that have no behaviour to emulate offline: they get placeholder ids.
@@ -290,8 +302,28 @@ class LocalCloud:
             account=account_id,
             region=region,
         )
+        #: Firehose delivery streams by name; send records with :meth:`put_firehose_records`.
+        self.delivery_streams: dict[str, FirehoseDeliveryStream] = {}
+        #: Buckets whose new objects go to EventBridge, SQS or SNS as S3 notifications.
+        self.bucket_notifications = BucketNotifications(
+            client=lambda: self.client("s3"),
+            put_events=self.events.put_events,
+            send=self._send_message,
+            clock=self.clock,
+            account=account_id,
+            region=region,
+        )
+        #: AWS IoT Core topic rules; publish with :meth:`iot_publish`.
+        self.iot = IotCore(self)
+        #: Failures to inject into IoT rule actions: ``iot_faults.fail(rule, "Kinesis")``.
+        self.iot_faults = self.iot.faults
+        #: Every IoT rule execution (:class:`~lambda_blueprints.testing.iot.IotRuleRun`).
+        self.iot_rule_runs = self.iot.runs
+        #: API Gateway REST APIs; send requests with :meth:`http`.
+        self.apigateway = ApiGateway(self)
         self._stacks: dict[str, DeployedStack] = {}
         self._mock: Any = None
+        self._restore_moto: Callable[[], None] = lambda: None
         self._saved_env: dict[str, str | None] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -312,12 +344,14 @@ class LocalCloud:
                 os.environ[name] = value
         self._mock = mock_aws()
         self._mock.start()
+        self._restore_moto = _moto_speedups.apply()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+            self._restore_moto()
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -378,8 +412,9 @@ class LocalCloud:
     def run_until_idle(self, *, advance_clock: bool = True, max_rounds: int = 1000) -> None:
         """Deliver everything that is due, advancing the clock to pending deadlines.
 
-        Streams and queues are drained in turns until neither has anything left, since a
-        function fed by one may write to the other.
+        Streams, queues, Firehose streams and S3 notifications are served in turns until
+        none has anything left, since a function fed by one may write to another. When a
+        turn finds nothing to do, the clock jumps to the next Firehose buffering deadline.
 
         Raises:
             RuntimeError: When a mapping stalls (a batch that never succeeds nor expires),
@@ -394,9 +429,73 @@ class LocalCloud:
                 else:
                     while mapping.poll():
                         pass
-            if len(self.log.entries) == before:
+            if self._deliver_to_s3() or len(self.log.entries) != before:
+                continue
+            if not (advance_clock and self._advance_to_firehose_deadline()):
                 return
         raise RuntimeError(f"the local cloud was still busy after {max_rounds} turns")
+
+    def _deliver_to_s3(self) -> bool:
+        """Flush the Firehose buffers that are due, then announce new objects."""
+        moved = False
+        for delivery_stream in self.delivery_streams.values():
+            moved |= delivery_stream.poll()
+        return self.bucket_notifications.scan() or moved
+
+    def _advance_to_firehose_deadline(self) -> bool:
+        deadlines = [
+            deadline
+            for delivery_stream in self.delivery_streams.values()
+            if (deadline := delivery_stream.next_deadline()) is not None
+        ]
+        # A deadline already passed would have been flushed: only a later one can help.
+        if not deadlines or min(deadlines) <= self.clock.now():
+            return False
+        self.clock.advance_to(min(deadlines))
+        return True
+
+    def put_firehose_records(
+        self,
+        delivery_stream_name: str,
+        records: Sequence[bytes | str | Mapping[str, Any]],
+    ) -> None:
+        """Send records to a ``DirectPut`` Firehose stream, as ``PutRecordBatch`` does.
+
+        They wait in the stream's buffer; :meth:`run_until_idle` delivers them when the
+        buffering hints say so, :meth:`flush_firehose` at once.
+
+        Args:
+            delivery_stream_name: The stream's name, ARN or logical id.
+            records: Bytes as they are, text as UTF-8, mappings as compact JSON.
+        """
+        self._delivery_stream(delivery_stream_name).put_records(records)
+
+    def flush_firehose(self, name: str | None = None) -> None:
+        """Deliver what Firehose streams have buffered now, due or not.
+
+        Objects are announced (S3 notifications) by the next :meth:`run_until_idle`.
+
+        Args:
+            name: One stream's name, ARN or logical id; every stream when None.
+        """
+        targets = (
+            [self._delivery_stream(name)] if name is not None else self.delivery_streams.values()
+        )
+        for delivery_stream in targets:
+            delivery_stream.flush()
+
+    def _delivery_stream(self, name_or_arn: str) -> FirehoseDeliveryStream:
+        name = name_or_arn.rsplit("deliverystream/", 1)[-1]
+        if name in self.delivery_streams:
+            return self.delivery_streams[name]
+        for stack in self._stacks.values():
+            try:
+                resource = stack.resource(name)
+            except KeyError:
+                continue
+            if resource.ref in self.delivery_streams:
+                return self.delivery_streams[resource.ref]
+        raise KeyError(f"no Firehose delivery stream {name_or_arn!r} is deployed")
 
     def put_events(self, entries: Sequence[Mapping[str, Any]]) -> list[str]:
         """Send events to EventBridge (``PutEvents`` entries or whole events); return ids.
@@ -405,6 +504,63 @@ class LocalCloud:
         function's retry settings, SQS and SNS targets as messages.
         """
         return self.events.put_events(entries)
+
+    def iot_publish(
+        self,
+        topic: str,
+        payload: bytes | str | Mapping[str, Any],
+        *,
+        qos: int = 0,
+        client_id: str = "n/a",
+    ) -> None:
+        """Publish an MQTT message as a device would; matching IoT rules run at once.
+
+        See :mod:`lambda_blueprints.testing.iot` for the rule SQL and actions emulated.
+
+        Args:
+            topic: The topic, without wildcards.
+            payload: Bytes as they are, text as UTF-8, a mapping as JSON.
+            qos: The MQTT quality of service, 0 or 1.
+            client_id: What the rules' ``clientid()`` returns.
+        """
+        self.iot.publish(topic, payload, qos=qos, client_id=client_id)
+
+    def iot_messages(self, topic_filter: str = "#") -> list[tuple[str, bytes]]:
+        """Messages published to IoT Core whose topic matches the MQTT ``topic_filter``.
+
+        In order: those of :meth:`iot_publish`, of Republish actions and of handlers that
+        call boto3's ``iot-data`` ``publish`` (which needs no endpoint URL under moto).
+        """
+        return self.iot.messages(topic_filter)
+
+    def http(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str | Sequence[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: str | bytes | None = None,
+        api: str | None = None,
+        stage: str | None = None,
+    ) -> HttpResponse:
+        """Send an HTTP request to a deployed API Gateway REST API stage.
+
+        See :mod:`lambda_blueprints.testing.apigateway` for the routing, integrations and
+        gateway responses emulated; authorization is not enforced.
+
+        Args:
+            method: The HTTP method.
+            path: The path after the stage (``/items/42``), optionally with ``?query``.
+            query: Query string parameters, each one value or several.
+            headers: Request headers.
+            body: The request body.
+            api: The API's id, name or logical id; needed when several are deployed.
+            stage: The stage name; needed when the API has several.
+        """
+        return self.apigateway.request(
+            method, path, query=query, headers=headers, body=body, api=api, stage=stage
+        )
 
     def invoke(self, function_name: str, event: dict[str, Any]) -> InvokeResult:
         """Invoke a function synchronously, as ``lambda:Invoke`` with ``RequestResponse``.
@@ -921,6 +1077,8 @@ class _Deployment:
             s3.create_bucket(
                 Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.cloud.region}
             )
+        if props.get("NotificationConfiguration"):
+            self.cloud.bucket_notifications.watch(name, props["NotificationConfiguration"])
         return Resource(
             logical_id,
             "AWS::S3::Bucket",
@@ -932,6 +1090,42 @@ class _Deployment:
                 "RegionalDomainName": f"{name}.s3.{self.cloud.region}.amazonaws.com",
             },
         )
+
+    def _create_s3bucketnotifications(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        # CDK's Custom::S3BucketNotifications sets a bucket's notification configuration.
+        self.cloud.bucket_notifications.watch(
+            str(props["BucketName"]), props.get("NotificationConfiguration")
+        )
+        return Resource(logical_id, "Custom::S3BucketNotifications", "", f"{logical_id}-local")
+
+    def _create_kinesisfirehose_deliverystream(
+        self, logical_id: str, props: Mapping[str, Any]
+    ) -> Resource:
+        name = props.get("DeliveryStreamName") or self._name(logical_id, 64)
+        arn = self._arn("firehose", f"deliverystream/{name}")
+        source_arn, destination = delivery_stream_source_and_destination(props)
+        if destination.processor is not None:
+            self.cloud._function(destination.processor.lambda_arn)  # deployed, or KeyError now
+        self.cloud.delivery_streams[name] = FirehoseDeliveryStream(
+            name=name,
+            arn=arn,
+            destination=destination,
+            s3_client=self.cloud.client("s3"),
+            invoke=self.cloud._invoke,
+            log=self.cloud.log,
+            clock=self.cloud.clock,
+            source=(
+                KinesisStreamSource(
+                    source_arn,
+                    client=self.cloud.client("kinesis"),
+                    clock=self.cloud.clock,
+                    retention_seconds=self._kinesis_retention(source_arn),
+                )
+                if source_arn is not None
+                else None
+            ),
+        )
+        return Resource(logical_id, "AWS::KinesisFirehose::DeliveryStream", "", name, {"Arn": arn})
 
     def _create_lambda_function(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
         name = props.get("FunctionName") or self._name(logical_id, 64)
@@ -1099,6 +1293,60 @@ class _Deployment:
             on_failure_arn=on_failure,
         )
         return Resource(logical_id, "AWS::Lambda::EventInvokeConfig", "", f"{function.name}-config")
+
+    def _create_iot_topicrule(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        construct = self.paths.get(logical_id, logical_id)
+        name, attributes = self.cloud.iot.deploy_rule(
+            logical_id, props, stack_name=self.stack_name, construct=construct
+        )
+        return Resource(logical_id, "AWS::IoT::TopicRule", "", name, attributes)
+
+    # API Gateway REST API resources all go to the local API Gateway.
+    def _apigateway(self, kind: str, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        ref, attributes = self.cloud.apigateway.deploy(kind, logical_id, props)
+        return Resource(logical_id, kind, "", ref, attributes)
+
+    def _create_apigateway_restapi(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        return self._apigateway("AWS::ApiGateway::RestApi", logical_id, props)
+
+    def _create_apigateway_resource(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        return self._apigateway("AWS::ApiGateway::Resource", logical_id, props)
+
+    def _create_apigateway_method(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        return self._apigateway("AWS::ApiGateway::Method", logical_id, props)
+
+    def _create_apigateway_deployment(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        return self._apigateway("AWS::ApiGateway::Deployment", logical_id, props)
+
+    def _create_apigateway_stage(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        return self._apigateway("AWS::ApiGateway::Stage", logical_id, props)
+
+    def _create_apigateway_requestvalidator(
+        self, logical_id: str, props: Mapping[str, Any]
+    ) -> Resource:
+        return self._apigateway("AWS::ApiGateway::RequestValidator", logical_id, props)
+
+    def _create_apigateway_model(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        return self._apigateway("AWS::ApiGateway::Model", logical_id, props)
+
+    def _create_apigateway_account(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        return self._apigateway("AWS::ApiGateway::Account", logical_id, props)
+
+    def _create_apigateway_gatewayresponse(
+        self, logical_id: str, props: Mapping[str, Any]
+    ) -> Resource:
+        return self._apigateway("AWS::ApiGateway::GatewayResponse", logical_id, props)
+
+    def _create_apigateway_usageplan(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        return self._apigateway("AWS::ApiGateway::UsagePlan", logical_id, props)
+
+    def _create_apigateway_usageplankey(
+        self, logical_id: str, props: Mapping[str, Any]
+    ) -> Resource:
+        return self._apigateway("AWS::ApiGateway::UsagePlanKey", logical_id, props)
+
+    def _create_apigateway_apikey(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        return self._apigateway("AWS::ApiGateway::ApiKey", logical_id, props)
 
 
 _STREAM_ONLY_PROPERTIES = frozenset(
