@@ -51,9 +51,11 @@ pytest: $(STAMP)
 clean:
 	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
 
-## demo: the database trigger example on the local cloud, with faults and progress.
+## demo: the database trigger example, then a full Alleycat race with its live
+## leaderboard, on the local cloud, with faults and progress.
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+	$(BIN)/python scripts/race_demo.py
 
 ## bench: local cloud throughput and handler costs (see benchmarks/RESULTS.md).
 bench: $(STAMP)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aws_cdk import App, Stack
 
+from examples.alleycat import AlleycatStack
 from examples.database_trigger import DatabaseTriggerStack
 from examples.streaming_analytics import StreamingAnalyticsStack
 
-__all__ = ["DatabaseTriggerStack", "StreamingAnalyticsStack", "add_example_stacks"]
+__all__ = ["AlleycatStack", "DatabaseTriggerStack", "StreamingAnalyticsStack", "add_example_stacks"]
 
 
 def add_example_stacks(app: App) -> list[Stack]:
@@ -24,5 +25,11 @@ def add_example_stacks(app: App) -> list[Stack]:
             "StreamingAnalytics",
             description="lambda-blueprints example: sales totals over tumbling windows of a "
             "DynamoDB stream and a Kinesis data stream.",
+        ),
+        AlleycatStack(
+            app,
+            "Alleycat",
+            description="lambda-blueprints example: the Alleycat racing app - IoT ingestion, "
+            "Kinesis fan-out, live leaderboards, final results and all-time bests.",
         ),
     ]

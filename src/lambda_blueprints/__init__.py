@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "AlleycatRacing": "lambda_blueprints.patterns.alleycat",
+    "FirehoseArchive": "lambda_blueprints.constructs.firehose_archive",
+    "IotTopicToKinesis": "lambda_blueprints.constructs.iot_topic_to_kinesis",
     "KinesisFanOut": "lambda_blueprints.constructs.kinesis_fan_out",
     "StreamCapacity": "lambda_blueprints.constructs.kinesis_fan_out",
     "StreamTrigger": "lambda_blueprints.constructs.stream_trigger",
@@ -20,6 +23,9 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AlleycatRacing",
+    "FirehoseArchive",
+    "IotTopicToKinesis",
     "KinesisFanOut",
     "StreamCapacity",
     "StreamTrigger",
@@ -29,9 +35,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
+    from lambda_blueprints.constructs.iot_topic_to_kinesis import IotTopicToKinesis
     from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut, StreamCapacity
     from lambda_blueprints.constructs.stream_trigger import StreamTrigger
     from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
+    from lambda_blueprints.patterns.alleycat import AlleycatRacing
     from lambda_blueprints.patterns.table_audit_trail import TableAuditTrail
 
 

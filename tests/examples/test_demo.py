@@ -25,3 +25,26 @@ def test_demo_delivers_every_change_despite_the_faults() -> None:
     )
     assert "history of u-4:" in completed.stdout
     assert "30/30 records" in completed.stderr
+
+
+def test_race_demo_prints_the_leaderboard_and_matches_brute_force() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "race_demo.py"),
+            "--racers",
+            "40",
+            "--seconds",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "[ 15 s]" in completed.stdout
+    assert "40 racers" in completed.stdout
+    assert "results equal brute force; personal bests equal brute force" in completed.stdout

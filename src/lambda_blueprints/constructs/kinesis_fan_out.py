@@ -208,11 +208,23 @@ class KinesisFanOut(Construct):
             retention_period=retention,
             removal_policy=removal_policy,
         )
+        if encryption_key is not None:
+            _defaults.acknowledge(
+                self.stream,
+                "AwsSolutions-KDS3",
+                "The stream is encrypted with the customer managed key the user gave "
+                "(encryption_key): their key policy and rotation, not the aws/kinesis key.",
+            )
         #: The consumers added with :meth:`add_consumer`, by construct id.
         self.consumers: dict[str, StreamTrigger] = {}
         #: The stream's alarms, by role: ``iterator_age``, ``write_throttles``,
         #: ``read_throttles``.
         self.alarms: dict[str, cloudwatch.Alarm] = self._stream_alarms()
+
+    @property
+    def retention(self) -> Duration:
+        """How long the stream keeps records."""
+        return self._retention
 
     @property
     def capacity(self) -> StreamCapacity:

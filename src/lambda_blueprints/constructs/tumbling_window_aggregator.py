@@ -168,7 +168,12 @@ class TumblingWindowAggregator(Construct):
 
         # Aggregates are only ever written whole: no read, update or delete permission.
         if self.function.role is not None:
-            self.results_table.grant(self.function, "dynamodb:PutItem")
+            # Exact: Table.grant would add every index of the table too.
+            self.function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:PutItem"], resources=[self.results_table.table_arn]
+                )
+            )
             if self.results_table.encryption_key is not None:
                 self.results_table.encryption_key.grant(
                     self.function, "kms:Decrypt", "kms:GenerateDataKey"

@@ -1,0 +1,510 @@
+"""Alleycat: virtual bike races with live leaderboards and all-time personal bests."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Size, Stack, Token
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from lambda_blueprints import _defaults
+from lambda_blueprints._validation import check_duration_range, check_int_range
+from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
+from lambda_blueprints.constructs.iot_topic_to_kinesis import IotTopicToKinesis
+from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut
+from lambda_blueprints.constructs.stream_trigger import StreamTrigger
+from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
+
+_RUNTIME = "runtime.alleycat"
+#: The index of final results by score that the leaderboard API reads.
+RESULTS_INDEX = "ByScore"
+HISTORY_PREFIX = "history/"
+
+
+class AlleycatRacing(Construct):
+    """The Alleycat racing backend of the AWS Compute blog's streaming data series.
+
+    Bikes publish one message a second over MQTT; an IoT rule puts them on a Kinesis
+    stream that four readers share:
+
+    * **Live standings** (enhanced fan-out): a tumbling-window aggregator keeps each
+      racer's best total per race and, once per window, merges it into the races table
+      (one item per race and shard): a 15-second window turns 1,000 messages a second
+      into one write per race and shard every 15 seconds.
+    * **Leaderboard updates**: the races table's stream (standings items only) triggers a
+      publisher that sends each race's top racers to
+      ``<leaderboard_topic_prefix>/<raceId>/leaderboard`` for the frontend.
+    * **Final results**: a consumer filtered to ``finish`` messages writes each racer's
+      final score, indexed by score for the leaderboard API.
+    * **All-time personal bests**: Firehose archives the stream to S3 through a transform
+      that validates messages and adds each second's output; every delivered object
+      triggers a processor that merges new bests into one gzip history object per class.
+
+    A REST API (IAM authorization) serves ``GET /races/{raceId}/standings`` and
+    ``GET /races/{raceId}/results``. Scores are maxima of the bikes' running totals, so
+    duplicates, retries and reordering never change a leaderboard (see
+    ``runtime.alleycat.race``). Invalid messages are parked with their reason (failure
+    queues, Firehose's processing-failed prefix); no batch fails for one of them.
+
+    Resources defined:
+        * ``Stream``: a :class:`KinesisFanOut` sized for ``messages_per_second``.
+        * ``Ingest``: an :class:`IotTopicToKinesis` rule from ``topic``.
+        * ``RacesTable`` with the ``ByScore`` index and a stream; ``Standings`` (a
+          :class:`TumblingWindowAggregator`), ``Publisher`` and ``Stream/FinalResults``
+          (:class:`StreamTrigger`).
+        * ``Archive`` (a :class:`FirehoseArchive`) and ``HistoryBucket``.
+        * ``Api``: the leaderboard API, its function, access logs and alarms.
+
+    Default settings:
+        * Stream: 1,000 messages/s of 250 bytes (one race of 1,000 racers) -> 1 shard,
+          24 hours retention, KMS encryption.
+        * Standings: 15-second window (the Alleycat template), batch 1,000,
+          ``TRIM_HORIZON``, parallelization 1, partial batch responses, 3 retries.
+        * Final results: batch 1,000, filter ``event = finish``.
+        * Publisher: top 10 racers, QoS 1, batch 100.
+        * Archive: buffering 60 s / 1 MiB as in the series, GZIP, transform with 3 retries.
+        * API: regional, IAM authorization, request validation, access logs (JSON),
+          tracing, 100 requests/s with bursts of 200, 5XX and latency alarms.
+        * Tables and buckets encrypted (``encryption_key`` or AWS managed keys), retained.
+
+    Args:
+        scope: The parent construct.
+        construct_id: The construct id.
+        messages_per_second: Peak messages per second over all races (racers x races).
+        average_message_size: Average message size with its partition key.
+        shard_count: Shards, instead of sizing from the load.
+        window: The standings window, 1-900 s. Shorter: fresher leaderboards, more writes.
+        topic: The MQTT topic the bikes publish to.
+        leaderboard_topic_prefix: Prefix of the topics leaderboards are published to.
+        leaderboard_size: Racers per published leaderboard, 1-1000.
+        api_rate_limit: Steady API requests per second.
+        api_burst_limit: API burst.
+        web_acl_arn: A WAF web ACL (regional) to associate with the API stage.
+        encryption_key: Customer managed key for the stream, tables, buckets, queues and
+            logs.
+        alarm_topic: SNS topic for every alarm.
+        removal_policy: What happens to the stream, table and buckets when they leave the
+            stack. Defaults to ``RETAIN``.
+
+    Raises:
+        ValueError: When a prop is outside its limit or the stream cannot carry the load.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        messages_per_second: int = 1000,
+        average_message_size: Size | None = None,
+        shard_count: int | None = None,
+        window: Duration | None = None,
+        topic: str = "alleycat/publish",
+        leaderboard_topic_prefix: str = "alleycat/races",
+        leaderboard_size: int = 10,
+        api_rate_limit: int = 100,
+        api_burst_limit: int = 200,
+        web_acl_arn: str | None = None,
+        encryption_key: kms.IKey | None = None,
+        alarm_topic: sns.ITopic | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        window = window or Duration.seconds(15)
+        check_duration_range("window", window, 1, 900)
+        check_int_range("leaderboard_size", leaderboard_size, 1, 1000)
+        check_int_range("api_rate_limit", api_rate_limit, 1, 10_000)
+        check_int_range("api_burst_limit", api_burst_limit, 1, 5_000)
+        _check_topic_prefix(leaderboard_topic_prefix)
+
+        #: The bike stream and its readers' capacity.
+        self.fan_out = KinesisFanOut(
+            self,
+            "Stream",
+            records_per_second=messages_per_second,
+            average_record_size=average_message_size or Size.bytes(250),
+            shard_count=shard_count,
+            encryption_key=encryption_key,
+            alarm_topic=alarm_topic,
+            removal_policy=removal_policy,
+        )
+        stream = self.fan_out.stream
+        #: The IoT rule that puts bike messages on the stream.
+        self.ingest = IotTopicToKinesis(
+            self,
+            "Ingest",
+            stream=stream,
+            topic_filter=topic,
+            encryption_key=encryption_key,
+            alarm_topic=alarm_topic,
+        )
+
+        #: Standings per race and shard, final results, and their stream.
+        self.races_table = _defaults.pk_sk_table(
+            self,
+            "RacesTable",
+            stream=dynamodb.StreamViewType.NEW_IMAGE,
+            encryption_key=encryption_key,
+            removal_policy=removal_policy,
+        )
+        self.races_table.add_global_secondary_index(
+            index_name=RESULTS_INDEX,
+            partition_key=dynamodb.Attribute(name="raceKey", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="score", type=dynamodb.AttributeType.NUMBER),
+        )
+
+        #: The live standings aggregator (reads through its own enhanced fan-out consumer).
+        self.standings = TumblingWindowAggregator(
+            self,
+            "Standings",
+            stream=stream,
+            consumer=self.fan_out.reserve("Standings", enhanced_fan_out=True),
+            window=window,
+            handler=f"{_RUNTIME}.standings.handler.lambda_handler",
+            results_table=self.races_table,
+            batch_size=1000,
+            timeout=Duration.seconds(30),
+            stream_retention=self.fan_out.retention,
+            encryption_key=encryption_key,
+            alarm_topic=alarm_topic,
+        )
+        # Standings are merged into the stored item: read it back (consistently) first.
+        _allow(self.standings.function, ["dynamodb:GetItem"], [self.races_table.table_arn])
+
+        #: Final results from the finish messages.
+        self.final_results = self.fan_out.add_consumer(
+            "FinalResults",
+            handler=f"{_RUNTIME}.final_results.handler.lambda_handler",
+            environment={"RESULTS_TABLE_NAME": self.races_table.table_name},
+            batch_size=1000,
+            filters=[lambda_.FilterCriteria.filter({"data": {"event": ["finish"]}})],
+            encryption_key=encryption_key,
+        )
+        _allow(self.final_results.function, ["dynamodb:PutItem"], [self.races_table.table_arn])
+
+        #: Publishes leaderboards to IoT when standings change.
+        self.publisher = StreamTrigger(
+            self,
+            "Publisher",
+            table=self.races_table,
+            handler=f"{_RUNTIME}.publisher.handler.lambda_handler",
+            environment={
+                "RESULTS_TABLE_NAME": self.races_table.table_name,
+                "LEADERBOARD_TOPIC_PREFIX": leaderboard_topic_prefix,
+                "LEADERBOARD_SIZE": str(leaderboard_size),
+            },
+            batch_size=100,
+            filters=[
+                lambda_.FilterCriteria.filter(
+                    {
+                        "dynamodb": {
+                            "Keys": {"sk": {"S": lambda_.FilterRule.begins_with("standings#")}}
+                        }
+                    }
+                )
+            ],
+            encryption_key=encryption_key,
+            alarm_topic=alarm_topic,
+        )
+        _allow(self.publisher.function, ["dynamodb:Query"], [self.races_table.table_arn])
+        stack = Stack.of(self)
+        self.publisher.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iot:Publish"],
+                resources=[
+                    stack.format_arn(
+                        service="iot",
+                        resource="topic",
+                        resource_name=f"{leaderboard_topic_prefix}/*",
+                    )
+                ],
+            )
+        )
+        if self.publisher.function.role is not None:
+            _defaults.acknowledge(
+                self.publisher.function.role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:"
+                f"<AWS::AccountId>:topic/{leaderboard_topic_prefix}/*]",
+                "One leaderboard topic per race: races are created at run time, so the "
+                "publisher may publish under the leaderboard prefix only.",
+            )
+
+        #: All-time personal bests, one gzip object per class.
+        self.history_bucket = _defaults.secure_bucket(
+            self,
+            "HistoryBucket",
+            encryption_key=encryption_key,
+            versioned=True,
+            removal_policy=removal_policy,
+            access_logs_note="The history objects are written by one function only, whose "
+            "invocations and logs are the record of every change; object versions keep "
+            "every earlier state.",
+        )
+        self.fan_out.reserve("Archive")
+        #: Firehose archive of the stream and the personal-best processor.
+        self.archive = FirehoseArchive(
+            self,
+            "Archive",
+            stream=stream,
+            transform_handler=f"{_RUNTIME}.history.transform.lambda_handler",
+            processor_handler=f"{_RUNTIME}.history.handler.lambda_handler",
+            encryption_key=encryption_key,
+            alarm_topic=alarm_topic,
+            removal_policy=removal_policy,
+        )
+        processor = self.archive.processor_function
+        assert processor is not None  # noqa: S101 - built from processor_handler
+        if isinstance(processor, lambda_.Function):
+            processor.add_environment("HISTORY_BUCKET_NAME", self.history_bucket.bucket_name)
+            processor.add_environment("HISTORY_PREFIX", HISTORY_PREFIX)
+            if self.archive.dead_letter_queue is not None:
+                processor.add_environment(
+                    "FAILURE_QUEUE_URL", self.archive.dead_letter_queue.queue_url
+                )
+        _allow(
+            processor,
+            ["s3:GetObject", "s3:PutObject"],
+            [self.history_bucket.arn_for_objects(f"{HISTORY_PREFIX}*")],
+        )
+        if encryption_key is not None:
+            _allow(processor, ["kms:Decrypt", "kms:GenerateDataKey"], [encryption_key.key_arn])
+        bucket_id = Stack.of(self).get_logical_id(
+            cast(CfnElement, self.history_bucket.node.default_child)
+        )
+        if processor.role is not None:
+            _defaults.acknowledge(
+                processor.role,
+                f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{HISTORY_PREFIX}*]",
+                "One history object per class, created as classes appear: the processor "
+                "reads and writes objects under the history prefix only.",
+            )
+        # Without ListBucket a missing history object reads as AccessDenied, not NoSuchKey.
+        processor.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.history_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{HISTORY_PREFIX}*"]}},
+            )
+        )
+
+        #: The leaderboard API.
+        self.api = LeaderboardApi(
+            self,
+            "Api",
+            table=self.races_table,
+            rate_limit=api_rate_limit,
+            burst_limit=api_burst_limit,
+            web_acl_arn=web_acl_arn,
+            encryption_key=encryption_key,
+            alarm_topic=alarm_topic,
+        )
+
+    def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` (e.g. the bikes' Cognito identities) publish race messages."""
+        return self.ingest.grant_publish(grantee)
+
+    def grant_read_history(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` download the history objects."""
+        return self.history_bucket.grant_read(grantee, f"{HISTORY_PREFIX}*")
+
+
+class LeaderboardApi(Construct):
+    """The REST API of race standings and results (Lambda proxy, IAM authorization).
+
+    Resources defined: ``Function`` (with role and logs), ``AccessLogs``, ``RestApi``
+    (stage ``prod``), optionally ``WebAclAssociation``, and 5XX and latency alarms.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.ITable,
+        rate_limit: int,
+        burst_limit: int,
+        web_acl_arn: str | None,
+        encryption_key: kms.IKey | None,
+        alarm_topic: sns.ITopic | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        function, _, _ = _defaults.build_function(
+            self,
+            handler=f"{_RUNTIME}.leaderboard_api.handler.lambda_handler",
+            service_name="alleycat-leaderboard",
+            description="Alleycat leaderboard queries",
+            timeout=Duration.seconds(10),
+            environment={
+                "RESULTS_TABLE_NAME": table.table_name,
+                "RESULTS_INDEX_NAME": RESULTS_INDEX,
+            },
+            encryption_key=encryption_key,
+        )
+        #: The query function.
+        self.function: lambda_.Function = function
+        _allow(
+            function,
+            ["dynamodb:Query"],
+            [table.table_arn, f"{table.table_arn}/index/{RESULTS_INDEX}"],
+        )
+        if table.encryption_key is not None:
+            table.encryption_key.grant(function, "kms:Decrypt")
+
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=_defaults.LOG_RETENTION,
+            encryption_key=encryption_key,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        #: The REST API.
+        self.rest_api = apigateway.RestApi(
+            self,
+            "RestApi",
+            description="Alleycat race standings and results",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            cloud_watch_role=False,
+            deploy_options=apigateway.StageOptions(
+                stage_name="prod",
+                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                tracing_enabled=True,
+                metrics_enabled=True,
+                throttling_rate_limit=rate_limit,
+                throttling_burst_limit=burst_limit,
+            ),
+            default_method_options=apigateway.MethodOptions(
+                authorization_type=apigateway.AuthorizationType.IAM
+            ),
+        )
+        validator = self.rest_api.add_request_validator(
+            "ParametersValidator", validate_request_parameters=True, validate_request_body=True
+        )
+        integration = apigateway.LambdaIntegration(function)
+        race = self.rest_api.root.add_resource("races").add_resource("{raceId}")
+        for path, parameters in (
+            ("standings", {"method.request.querystring.limit": False}),
+            (
+                "results",
+                {
+                    "method.request.querystring.limit": False,
+                    "method.request.querystring.next": False,
+                },
+            ),
+        ):
+            race.add_resource(path).add_method(
+                "GET",
+                integration,
+                request_parameters={"method.request.path.raceId": True, **parameters},
+                request_validator=validator,
+            )
+        if web_acl_arn is not None:
+            wafv2.CfnWebACLAssociation(
+                self,
+                "WebAclAssociation",
+                resource_arn=self.rest_api.deployment_stage.stage_arn,
+                web_acl_arn=web_acl_arn,
+            )
+        else:
+            _defaults.acknowledge(
+                self.rest_api,
+                "AwsSolutions-APIG3",
+                "Every method requires SigV4 (IAM) credentials and the stage is throttled; "
+                "give web_acl_arn to put a WAF web ACL in front as well.",
+            )
+        _defaults.acknowledge(
+            function,
+            "Serverless-LambdaDLQ",
+            "API Gateway invokes the function synchronously and returns its error to the "
+            "caller; a dead-letter queue only ever receives asynchronous invocations.",
+        )
+        _defaults.acknowledge(
+            self.rest_api,
+            "AwsSolutions-COG4",
+            "IAM authorization: the frontend signs requests with Cognito identity pool "
+            "credentials, so a user pool authorizer would add nothing.",
+        )
+        _defaults.acknowledge(
+            self.rest_api,
+            "AwsSolutions-APIG6",
+            "Execution logging needs the account-wide API Gateway CloudWatch role, which a "
+            "construct must not change; JSON access logs record every request.",
+        )
+        #: 5XX and latency alarms of the stage.
+        self.alarms: dict[str, cloudwatch.Alarm] = {
+            "server_errors": _defaults.add_alarm_action(
+                cloudwatch.Alarm(
+                    self,
+                    "ServerErrorsAlarm",
+                    alarm_description="The leaderboard API answered 5XX.",
+                    metric=self.rest_api.metric_server_error(
+                        period=Duration.minutes(1), statistic="Sum"
+                    ),
+                    threshold=1,
+                    evaluation_periods=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                ),
+                alarm_topic,
+            ),
+            "latency": _defaults.add_alarm_action(
+                cloudwatch.Alarm(
+                    self,
+                    "LatencyAlarm",
+                    alarm_description="The leaderboard API's p90 latency is over 1 second.",
+                    metric=self.rest_api.metric_latency(
+                        period=Duration.minutes(5), statistic="p90"
+                    ),
+                    threshold=1000,
+                    evaluation_periods=3,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                ),
+                alarm_topic,
+            ),
+        }
+
+    @property
+    def url(self) -> str:
+        """The stage URL."""
+        return self.rest_api.url
+
+
+def _allow(function: lambda_.IFunction, actions: list[str], resources: list[str]) -> None:
+    """Exact grants: aws-cdk-lib's table grants add every index, bucket grants wildcards."""
+    function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))
+
+
+def _check_topic_prefix(prefix: str) -> None:
+    if Token.is_unresolved(prefix):
+        return
+    if (
+        not prefix
+        or prefix.startswith("$")
+        or any(c in prefix for c in "+#")
+        or prefix.endswith("/")
+    ):
+        raise ValueError(
+            f"leaderboard_topic_prefix={prefix!r} is not a usable MQTT topic prefix: give "
+            "levels without wildcards (+, #), a leading $ or a trailing /, e.g. "
+            "'alleycat/races'."
+        )

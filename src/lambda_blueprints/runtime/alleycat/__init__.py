@@ -1,0 +1,1 @@
+"""Handlers of the Alleycat racing pattern (Kinesis fan-out, leaderboards, all-time bests)."""

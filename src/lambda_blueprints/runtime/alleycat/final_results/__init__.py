@@ -1,0 +1,1 @@
+"""Final race results: each racer's finish message, into the races table."""

@@ -1,0 +1,1 @@
+"""All-time personal bests: the Firehose transform and the delivered-object processor."""

@@ -1,0 +1,1 @@
+"""The leaderboard query API."""

@@ -1,0 +1,1 @@
+"""Publishes leaderboard changes from the races table stream to an IoT topic."""

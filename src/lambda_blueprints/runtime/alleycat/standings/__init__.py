@@ -1,0 +1,1 @@
+"""Live race standings: a tumbling-window consumer of the bike stream."""

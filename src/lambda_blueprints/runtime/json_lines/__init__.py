@@ -1,0 +1,1 @@
+"""Firehose transform: each record becomes one compact JSON line."""

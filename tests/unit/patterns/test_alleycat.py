@@ -1,0 +1,204 @@
+"""AlleycatRacing: wiring, exact grants, validation, nag, snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aws_cdk import Duration, Size, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from syrupy.assertion import SnapshotAssertion
+
+from lambda_blueprints import AlleycatRacing
+from tests.conftest import normalize_template
+
+NewStack = Callable[..., Stack]
+
+
+def build(new_stack: NewStack, **props: Any) -> tuple[Stack, AlleycatRacing, Template]:
+    stack = new_stack()
+    racing = AlleycatRacing(stack, "Racing", **props)
+    return stack, racing, Template.from_stack(stack)
+
+
+def statements(template: Template, role_prefix: str) -> list[dict[str, Any]]:
+    found = []
+    for logical_id, policy in template.find_resources("AWS::IAM::Policy").items():
+        if logical_id.startswith(role_prefix):
+            found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def test_the_stream_is_sized_for_one_race_and_read_by_four_consumers(
+    new_stack: NewStack,
+) -> None:
+    _, racing, template = build(new_stack)
+
+    template.has_resource_properties("AWS::Kinesis::Stream", {"ShardCount": 1})
+    template.resource_count_is("AWS::Kinesis::StreamConsumer", 1)
+    template.resource_count_is("AWS::KinesisFirehose::DeliveryStream", 1)
+    capacity = racing.fan_out.capacity
+    assert (capacity.shared_consumers, capacity.enhanced_consumers) == (2, 1)
+
+
+def test_standings_use_the_series_window_and_batch(new_stack: NewStack) -> None:
+    _, _, template = build(new_stack)
+
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "TumblingWindowInSeconds": 15,
+            "BatchSize": 1000,
+            "StartingPosition": "TRIM_HORIZON",
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "EventSourceArn": {
+                "Fn::GetAtt": [
+                    Match.string_like_regexp("RacingStreamStandingsRegistration"),
+                    "ConsumerARN",
+                ]
+            },
+        },
+    )
+
+
+def test_final_results_and_the_publisher_are_filtered(new_stack: NewStack) -> None:
+    _, _, template = build(new_stack)
+
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {"FilterCriteria": {"Filters": [{"Pattern": '{"data":{"event":["finish"]}}'}]}},
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "FilterCriteria": {
+                "Filters": [
+                    {"Pattern": '{"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"standings#"}]}}}}'}
+                ]
+            }
+        },
+    )
+
+
+def test_the_races_table_indexes_final_results_by_score(new_stack: NewStack) -> None:
+    _, _, template = build(new_stack)
+
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+            "GlobalSecondaryIndexes": [
+                Match.object_like(
+                    {
+                        "IndexName": "ByScore",
+                        "KeySchema": [
+                            {"AttributeName": "raceKey", "KeyType": "HASH"},
+                            {"AttributeName": "score", "KeyType": "RANGE"},
+                        ],
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_table_grants_are_exact(new_stack: NewStack) -> None:
+    _, _, template = build(new_stack)
+
+    standings = statements(template, "RacingStandingsTriggerRole")
+    dynamodb_actions = {
+        action
+        for statement in standings
+        for action in (
+            [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        )
+        if action.startswith("dynamodb:")
+    }
+    assert dynamodb_actions == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    rendered = str(standings)
+    assert "/index/" not in rendered
+    api = str(statements(template, "RacingApiRole"))
+    assert "/index/ByScore" in api
+    assert "/index/*" not in api
+
+
+def test_the_publisher_may_publish_under_its_prefix_only(new_stack: NewStack) -> None:
+    _, _, template = build(new_stack, leaderboard_topic_prefix="races/live")
+
+    publish = [
+        s for s in statements(template, "RacingPublisherRole") if s["Action"] == "iot:Publish"
+    ]
+    assert len(publish) == 1
+    assert "topic/races/live/*" in str(publish[0]["Resource"])
+
+
+def test_the_api_requires_iam_and_validates_parameters(new_stack: NewStack) -> None:
+    _, _, template = build(new_stack)
+
+    methods = template.find_resources("AWS::ApiGateway::Method")
+    assert len(methods) == 2
+    for method in methods.values():
+        assert method["Properties"]["AuthorizationType"] == "AWS_IAM"
+        assert method["Properties"]["RequestParameters"]["method.request.path.raceId"] is True
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        Match.object_like(
+            {
+                "TracingEnabled": True,
+                "MethodSettings": [
+                    Match.object_like({"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200})
+                ],
+            }
+        ),
+    )
+
+
+def test_a_web_acl_is_associated_when_given(new_stack: NewStack) -> None:
+    arn = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/races/abc"
+    _, _, template = build(new_stack, web_acl_arn=arn)
+
+    template.has_resource_properties("AWS::WAFv2::WebACLAssociation", {"WebACLArn": arn})
+
+
+@pytest.mark.parametrize(
+    ("props", "fragment"),
+    [
+        ({"window": Duration.seconds(901)}, "window"),
+        ({"leaderboard_size": 0}, "leaderboard_size=0"),
+        ({"api_rate_limit": 0}, "api_rate_limit=0"),
+        ({"api_burst_limit": 5001}, "api_burst_limit=5001"),
+        ({"leaderboard_topic_prefix": "races/#"}, "leaderboard_topic_prefix='races/#'"),
+        ({"leaderboard_topic_prefix": "races/"}, "leaderboard_topic_prefix='races/'"),
+        ({"messages_per_second": 5000, "shard_count": 1}, "shard_count=1 cannot carry"),
+        ({"average_message_size": Size.mebibytes(2)}, "average_record_size"),
+        ({"topic": "bikes/#/x"}, "topic_filter"),
+    ],
+)
+def test_fails_when_a_prop_is_out_of_range(
+    new_stack: NewStack, props: dict[str, Any], fragment: str
+) -> None:
+    with pytest.raises(ValueError, match=None) as caught:
+        build(new_stack, **props)
+
+    assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize("with_key", [False, True])
+def test_nag_packs_pass(new_stack: NewStack, with_key: bool) -> None:
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True) if with_key else None
+    AlleycatRacing(stack, "Racing", encryption_key=key)
+
+    findings = []
+    for pack in (AwsSolutionsChecks(), ServerlessChecks()):
+        findings += [v.rule_name for v in pack.validate_scope(stack).violations]
+    assert findings == []
+
+
+def test_snapshot(new_stack: NewStack, snapshot_json: SnapshotAssertion) -> None:
+    _, _, template = build(new_stack)
+
+    assert normalize_template(template.to_json()) == snapshot_json

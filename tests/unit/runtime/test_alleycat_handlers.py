@@ -1,0 +1,414 @@
+"""The Alleycat stream handlers and the leaderboard API against moto, with real event shapes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iotdata.models import iotdata_backends
+
+from lambda_blueprints.runtime.alleycat.final_results import handler as final_results
+from lambda_blueprints.runtime.alleycat.leaderboard_api import handler as api
+from lambda_blueprints.runtime.alleycat.publisher import handler as publisher
+from lambda_blueprints.runtime.alleycat.standings import handler as standings
+from lambda_blueprints.testing import (
+    LambdaContext,
+    api_gateway_rest_event,
+    dynamodb_stream_record,
+    kinesis_event,
+    kinesis_record,
+    tumbling_window_event,
+)
+
+START = 1_767_225_600.0
+STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/alleycat"
+TABLE_STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/races/stream/2026-01-01T00:00:00.000"
+HANDLERS = (standings, final_results, publisher, api)
+
+
+@pytest.fixture
+def races(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName="races",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "raceKey", "AttributeType": "S"},
+                {"AttributeName": "score", "AttributeType": "N"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "ByScore",
+                    "KeySchema": [
+                        {"AttributeName": "raceKey", "KeyType": "HASH"},
+                        {"AttributeName": "score", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        url = boto3.client("sqs").create_queue(QueueName="failures")["QueueUrl"]
+        monkeypatch.setenv("RESULTS_TABLE_NAME", "races")
+        monkeypatch.setenv("FAILURE_QUEUE_URL", url)
+        monkeypatch.setenv("LEADERBOARD_SIZE", "2")
+        for module in HANDLERS:
+            for name in ("dynamodb_client", "sqs_client", "iot_data_client"):
+                if hasattr(module, name):
+                    getattr(module, name).cache_clear()
+        yield url
+        for module in HANDLERS:
+            for name in ("dynamodb_client", "sqs_client", "iot_data_client"):
+                if hasattr(module, name):
+                    getattr(module, name).cache_clear()
+
+
+def context(name: str) -> LambdaContext:
+    return LambdaContext(function_name=name)
+
+
+def bike(racer: int, second: int, total: float, **fields: Any) -> dict[str, Any]:
+    return {
+        "event": "update",
+        "raceId": 42,
+        "classId": 3,
+        "racerId": racer,
+        "name": f"Rider {racer}",
+        "second": second,
+        "cadence": 80,
+        "resistance": 50,
+        "total": total,
+        **fields,
+    }
+
+
+def record(
+    payload: Any, sequence: int, shard: str = "shardId-000000000000", at: float = START + 1
+) -> dict[str, Any]:
+    return kinesis_record(
+        payload, sequence_number=sequence, shard_id=shard, stream_arn=STREAM, arrival_time=at
+    )
+
+
+def window(records: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+    return tumbling_window_event(
+        records, window_start=START, window_seconds=15, event_source_arn=STREAM, **options
+    )
+
+
+def stored(shard: str = "shardId-000000000000") -> dict[str, Any]:
+    item = boto3.client("dynamodb").get_item(
+        TableName="races", Key={"pk": {"S": "race#42"}, "sk": {"S": f"standings#{shard}"}}
+    )["Item"]
+    return {
+        "standings": json.loads(item["standings"]["S"]),
+        "version": int(item["version"]["N"]),
+        "classId": int(item["classId"]["N"]),
+    }
+
+
+def queued(url: str) -> list[dict[str, Any]]:
+    messages = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+# -- standings ---------------------------------------------------------------------------
+
+
+def test_a_window_keeps_best_totals_and_parks_invalid_messages(races: str) -> None:
+    batch = window(
+        [
+            record(bike(1, 1, 10), 1),
+            record(bike(2, 1, 12), 2),
+            record(b"{broken", 3),
+            record(bike(1, 2, 25), 4),
+        ]
+    )
+
+    response = standings.lambda_handler(batch, context("standings"))
+
+    assert response["batchItemFailures"] == []
+    assert response["state"] == {
+        "42": {"classId": 3, "standings": {"1": [2, "25", "Rider 1"], "2": [1, "12", "Rider 2"]}}
+    }
+    [parked] = queued(races)
+    assert parked["reason"] == "MALFORMED_MESSAGE"
+    assert parked["sequenceNumber"] == "3"
+
+
+def test_the_final_invocation_merges_into_the_stored_item_and_replays_change_nothing(
+    races: str,
+) -> None:
+    first = window([record(bike(1, 2, 25), 1), record(bike(2, 2, 30), 2)])
+    state = standings.lambda_handler(first, context("standings"))["state"]
+    standings.lambda_handler(window([], state=state, is_final=True), context("standings"))
+    later = tumbling_window_event(
+        [record(bike(1, 9, 90), 3, at=START + 16)],
+        window_start=START + 15,
+        window_seconds=15,
+        event_source_arn=STREAM,
+    )
+    state = standings.lambda_handler(later, context("standings"))["state"]
+    final = tumbling_window_event(
+        [],
+        window_start=START + 15,
+        window_seconds=15,
+        event_source_arn=STREAM,
+        state=state,
+        is_final=True,
+    )
+    standings.lambda_handler(final, context("standings"))
+    standings.lambda_handler(final, context("standings"))  # a retried final invocation
+
+    item = stored()
+    assert item["standings"] == {"1": [9, "90", "Rider 1"], "2": [2, "30", "Rider 2"]}
+    assert item["version"] == 2
+    assert item["classId"] == 3
+
+
+def test_a_concurrent_write_is_merged_not_overwritten(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_get = standings.dynamodb_client().get_item
+    sneaked = False
+
+    def get_then_someone_writes(**request: Any) -> Any:
+        nonlocal sneaked
+        answer = real_get(**request)
+        if not sneaked:
+            sneaked = True
+            standings.dynamodb_client().put_item(
+                TableName="races",
+                Item={
+                    **request["Key"],
+                    "raceId": {"N": "42"},
+                    "classId": {"N": "3"},
+                    "standings": {"S": json.dumps({"7": [3, "70", "Rider 7"]})},
+                    "version": {"N": "1"},
+                },
+            )
+        return answer
+
+    monkeypatch.setattr(standings.dynamodb_client(), "get_item", get_then_someone_writes)
+    state = standings.lambda_handler(window([record(bike(1, 2, 25), 1)]), context("s"))["state"]
+    standings.lambda_handler(window([], state=state, is_final=True), context("s"))
+
+    assert set(stored()["standings"]) == {"1", "7"}
+
+
+def test_without_a_window_each_batch_is_written(races: str) -> None:
+    response = standings.lambda_handler(
+        kinesis_event(record(bike(1, 1, 10), 1, "shardId-000000000003")), context("s")
+    )
+
+    assert response == {"batchItemFailures": []}
+    assert stored("shardId-000000000003")["standings"] == {"1": [1, "10", "Rider 1"]}
+
+
+def test_a_failed_write_fails_the_final_invocation_for_a_retry(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESULTS_TABLE_NAME", "missing")
+    state = standings.lambda_handler(window([record(bike(1, 1, 10), 1)]), context("s"))["state"]
+
+    with pytest.raises(Exception, match="ResourceNotFound"):
+        standings.lambda_handler(window([], state=state, is_final=True), context("s"))
+
+
+# -- final results -----------------------------------------------------------------------
+
+
+def test_final_results_keep_the_highest_finish_and_park_invalid_ones(races: str) -> None:
+    event = kinesis_event(
+        record(bike(1, 300, 900, event="finish"), 1),
+        record(bike(2, 300, 950, event="finish"), 2),
+        record(bike(1, 300, 800, event="finish"), 3),
+        record(bike(3, 299, 999), 4),
+        record(bike(4, 300, 10, event="finish", classId=0), 5),
+    )
+
+    response = final_results.lambda_handler(event, context("final"))
+
+    assert response == {"batchItemFailures": []}
+    items = boto3.client("dynamodb").query(
+        TableName="races",
+        IndexName="ByScore",
+        KeyConditionExpression="raceKey = :r",
+        ExpressionAttributeValues={":r": {"S": "race#42"}},
+        ScanIndexForward=False,
+    )["Items"]
+    assert [(i["racerId"]["N"], i["score"]["N"]) for i in items] == [("2", "950"), ("1", "900")]
+    [parked] = queued(races)
+    assert parked["reason"] == "INVALID_MESSAGE"
+    assert "classId=0" in parked["detail"]
+
+
+def test_a_failing_write_is_reported_for_that_record_only(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_put = final_results.dynamodb_client().put_item
+
+    def put(**request: Any) -> Any:
+        if request["Item"]["racerId"]["N"] == "2":
+            raise final_results.dynamodb_client().exceptions.ProvisionedThroughputExceededException(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                "PutItem",
+            )
+        return real_put(**request)
+
+    monkeypatch.setattr(final_results.dynamodb_client(), "put_item", put)
+    event = kinesis_event(
+        record(bike(1, 300, 900, event="finish"), 11),
+        record(bike(2, 300, 950, event="finish"), 12),
+    )
+
+    response = final_results.lambda_handler(event, context("final"))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "12"}]}
+
+
+# -- publisher ---------------------------------------------------------------------------
+
+
+def standings_change(shard: str, sequence: int) -> dict[str, Any]:
+    return dynamodb_stream_record(
+        "MODIFY",
+        {"pk": "race#42", "sk": f"standings#{shard}"},
+        new_image={"pk": "race#42", "sk": f"standings#{shard}"},
+        stream_arn=TABLE_STREAM,
+        sequence_number=str(sequence),
+    )
+
+
+def put_standings(shard: str, entries: dict[str, list[Any]], updated: str) -> None:
+    boto3.client("dynamodb").put_item(
+        TableName="races",
+        Item={
+            "pk": {"S": "race#42"},
+            "sk": {"S": f"standings#{shard}"},
+            "classId": {"N": "3"},
+            "standings": {"S": json.dumps(entries)},
+            "updatedAt": {"S": updated},
+            "version": {"N": "1"},
+        },
+    )
+
+
+def published() -> list[tuple[str, dict[str, Any]]]:
+    backend = iotdata_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    return [(topic, json.loads(payload)) for topic, payload in backend.published_payloads]
+
+
+def test_the_publisher_sends_the_merged_top_racers_once_per_race(races: str) -> None:
+    put_standings("shardId-000000000000", {"1": [5, "50", "a"], "2": [5, "70", "b"]}, "T1")
+    put_standings("shardId-000000000001", {"3": [5, "60", "c"], "1": [6, "80", "a"]}, "T2")
+    event = {
+        "Records": [
+            standings_change("shardId-000000000000", 100),
+            standings_change("shardId-000000000001", 101),
+        ]
+    }
+
+    response = publisher.lambda_handler(event, context("publisher"))
+
+    assert response == {"batchItemFailures": []}
+    [(topic, body)] = published()
+    assert topic == "alleycat/races/42/leaderboard"
+    assert body["racers"] == 3
+    assert body["updatedAt"] == "T2"
+    assert [(s["racerId"], s["total"]) for s in body["leaders"]] == [(1, 80.0), (2, 70.0)]
+
+
+def test_a_failed_publish_reports_every_record_of_that_race(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_standings("shardId-000000000000", {"1": [5, "50", "a"]}, "T1")
+
+    def refuse(**_: Any) -> None:
+        raise RuntimeError("broker unavailable")
+
+    monkeypatch.setattr(publisher.iot_data_client(), "publish", refuse)
+    event = {
+        "Records": [
+            standings_change("shardId-000000000000", 200),
+            standings_change("shardId-000000000000", 201),
+        ]
+    }
+
+    response = publisher.lambda_handler(event, context("publisher"))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "200"}, {"itemIdentifier": "201"}]}
+
+
+# -- leaderboard API ---------------------------------------------------------------------
+
+
+def call(path: str, query: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    race_id = path.split("/")[2]
+    resource = path.replace(f"/races/{race_id}/", "/races/{raceId}/")
+    event = api_gateway_rest_event(
+        "GET",
+        path,
+        resource=resource,
+        path_parameters={"raceId": race_id},
+        query=query,
+    )
+    response = api.lambda_handler(event, context("api"))
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_the_api_serves_merged_standings(races: str) -> None:
+    put_standings("shardId-000000000000", {"1": [5, "50", "a"], "2": [5, "70", "b"]}, "T1")
+    put_standings("shardId-000000000001", {"3": [5, "60", "c"]}, "T2")
+
+    status, body = call("/races/42/standings", {"limit": "2"})
+
+    assert status == 200
+    assert body["racers"] == 3
+    assert [s["racerId"] for s in body["standings"]] == [2, 3]
+
+
+def test_the_api_pages_final_results_by_score(races: str) -> None:
+    final_results.lambda_handler(
+        kinesis_event(*[record(bike(r, 300, 100 + r, event="finish"), r + 1) for r in range(5)]),
+        context("final"),
+    )
+
+    status, first = call("/races/42/results", {"limit": "3"})
+    status_2, second = call("/races/42/results", {"limit": "3", "next": first["next"]})
+
+    assert (status, status_2) == (200, 200)
+    assert [r["racerId"] for r in first["results"]] == [4, 3, 2]
+    assert [(r["rank"], r["racerId"]) for r in second["results"]] == [(4, 1), (5, 0)]
+    assert "next" not in second
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "status", "fragment"),
+    [
+        ("/races/abc/standings", None, 400, "raceId='abc'"),
+        ("/races/42/standings", {"limit": "0"}, 400, "limit='0'"),
+        ("/races/42/results", {"limit": "1001"}, 400, "limit='1001'"),
+        ("/races/42/results", {"next": "!!"}, 400, "next"),
+        ("/races/43/standings", None, 404, "race 43"),
+        ("/races/43/results", None, 404, "race 43"),
+    ],
+)
+def test_the_api_refuses_bad_requests_with_the_reason(
+    races: str, path: str, query: dict[str, str] | None, status: int, fragment: str
+) -> None:
+    got, body = call(path, query)
+
+    assert got == status
+    assert fragment in body["message"]

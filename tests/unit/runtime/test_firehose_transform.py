@@ -1,0 +1,188 @@
+"""The Firehose transformation contract helper, against real transformation events."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from lambda_blueprints.runtime.shared.failures import PoisonRecordError
+from lambda_blueprints.runtime.shared.firehose import (
+    MAX_RECORD_BYTES,
+    MAX_RESPONSE_BYTES,
+    RecordTooLargeError,
+    ResponseFullError,
+    transform_records,
+)
+from lambda_blueprints.testing import firehose_transformation_event, validate_firehose_response
+
+SOURCE = "arn:aws:kinesis:us-east-1:123456789012:stream/race-events"
+KIB = 1024
+
+
+def run(event: dict[str, Any], transform: Any, **options: Any) -> dict[str, Any]:
+    response = transform_records(event, transform, **options)
+    validate_firehose_response(event, response)
+    return response
+
+
+def decoded(answer: Mapping[str, str]) -> bytes:
+    return base64.b64decode(answer["data"])
+
+
+def upper(data: bytes, record: Mapping[str, Any]) -> bytes:
+    return data.upper()
+
+
+def test_every_record_is_answered_once_in_order_with_its_id() -> None:
+    event = firehose_transformation_event("a", "b", "c", source_kinesis_stream_arn=SOURCE)
+
+    response = run(event, upper)
+
+    assert [a["recordId"] for a in response["records"]] == [r["recordId"] for r in event["records"]]
+    assert [a["result"] for a in response["records"]] == ["Ok", "Ok", "Ok"]
+    assert [decoded(a) for a in response["records"]] == [b"A\n", b"B\n", b"C\n"]
+
+
+def test_the_transform_gets_decoded_data_and_the_record_itself() -> None:
+    event = firehose_transformation_event(b"\x00\xffraw", source_kinesis_stream_arn=SOURCE)
+    seen: list[tuple[bytes, Mapping[str, Any]]] = []
+
+    def capture(data: bytes, record: Mapping[str, Any]) -> bytes:
+        seen.append((data, record))
+        return data
+
+    run(event, capture)
+
+    assert seen == [(b"\x00\xffraw", event["records"][0])]
+    assert seen[0][1]["kinesisRecordMetadata"]["shardId"]
+
+
+def test_a_newline_is_added_once_and_only_when_missing() -> None:
+    event = firehose_transformation_event("x", "y\n")
+
+    response = run(event, lambda data, record: data)
+
+    assert [decoded(a) for a in response["records"]] == [b"x\n", b"y\n"]
+
+
+def test_newline_false_delivers_the_output_as_it_is() -> None:
+    event = firehose_transformation_event("x", "y\n")
+
+    response = run(event, lambda data, record: data, newline=False)
+
+    assert [decoded(a) for a in response["records"]] == [b"x", b"y\n"]
+
+
+def test_none_drops_the_record() -> None:
+    event = firehose_transformation_event("keep", "drop", "keep")
+
+    response = run(event, lambda data, record: None if data == b"drop" else data)
+
+    assert [a["result"] for a in response["records"]] == ["Ok", "Dropped", "Ok"]
+    assert response["records"][1]["data"] == ""
+
+
+def test_empty_data_reaches_the_transform_and_an_empty_output_is_one_newline() -> None:
+    event = firehose_transformation_event(b"")
+    seen: list[bytes] = []
+
+    def echo(data: bytes, record: Mapping[str, Any]) -> bytes:
+        seen.append(data)
+        return data
+
+    assert decoded(run(event, echo)["records"][0]) == b"\n"
+    assert decoded(run(event, echo, newline=False)["records"][0]) == b""
+    assert seen == [b"", b""]
+
+
+def test_a_failing_record_is_processing_failed_and_the_batch_goes_on() -> None:
+    event = firehose_transformation_event("ok", "poison", "boom", "ok")
+    failures: list[tuple[str, Exception]] = []
+
+    def picky(data: bytes, record: Mapping[str, Any]) -> bytes:
+        if data == b"poison":
+            raise PoisonRecordError("MALFORMED_RECORD", "not a race message")
+        if data == b"boom":
+            raise KeyError("cadence")
+        return data
+
+    response = run(
+        event, picky, on_failure=lambda record, error: failures.append((record["recordId"], error))
+    )
+
+    answers = response["records"]
+    assert [a["result"] for a in answers] == ["Ok", "ProcessingFailed", "ProcessingFailed", "Ok"]
+    # The original data goes back with a failure.
+    assert answers[1]["data"] == event["records"][1]["data"]
+    assert [record_id for record_id, _ in failures] == [
+        event["records"][1]["recordId"],
+        event["records"][2]["recordId"],
+    ]
+    assert isinstance(failures[0][1], PoisonRecordError)
+    assert isinstance(failures[1][1], KeyError)
+
+
+def test_a_transform_that_returns_text_fails_the_record() -> None:
+    event = firehose_transformation_event("x")
+    failures: list[Exception] = []
+
+    response = run(
+        event, lambda data, record: "text", on_failure=lambda record, error: failures.append(error)
+    )
+
+    assert response["records"][0]["result"] == "ProcessingFailed"
+    assert isinstance(failures[0], TypeError)
+
+
+def test_outputs_over_the_record_limit_fail_and_outputs_at_it_pass() -> None:
+    event = firehose_transformation_event("at-limit", "over-limit")
+    failures: list[Exception] = []
+
+    def grow(data: bytes, record: Mapping[str, Any]) -> bytes:
+        # The newline the helper adds makes the first output exactly the limit.
+        size = MAX_RECORD_BYTES - 1 if data == b"at-limit" else MAX_RECORD_BYTES
+        return b"x" * size
+
+    response = run(event, grow, on_failure=lambda record, error: failures.append(error))
+
+    assert [a["result"] for a in response["records"]] == ["Ok", "ProcessingFailed"]
+    assert len(decoded(response["records"][0])) == MAX_RECORD_BYTES
+    assert [type(e) for e in failures] == [RecordTooLargeError]
+
+
+def test_records_past_the_response_limit_fail_without_being_transformed() -> None:
+    event = firehose_transformation_event(*[f"record-{n}" for n in range(8)])
+    transformed: list[bytes] = []
+    failures: list[tuple[str, Exception]] = []
+
+    def bloat(data: bytes, record: Mapping[str, Any]) -> bytes:
+        transformed.append(data)
+        return b"y" * (900 * KIB)  # 1.2 MB once base64-encoded
+
+    response = run(
+        event, bloat, on_failure=lambda record, error: failures.append((record["recordId"], error))
+    )
+
+    results = [a["result"] for a in response["records"]]
+    assert results == ["Ok"] * 5 + ["ProcessingFailed"] * 3
+    assert transformed == [f"record-{n}".encode() for n in range(6)]
+    assert [record_id for record_id, _ in failures] == [r["recordId"] for r in event["records"][5:]]
+    assert all(isinstance(error, ResponseFullError) for _, error in failures)
+    assert len(json.dumps(response, separators=(",", ":")).encode()) <= MAX_RESPONSE_BYTES
+
+
+def test_what_on_failure_raises_fails_the_invocation() -> None:
+    event = firehose_transformation_event("x")
+
+    def fail(data: bytes, record: Mapping[str, Any]) -> bytes:
+        raise ValueError("bad")
+
+    def broken_logging(record: Mapping[str, Any], error: Exception) -> None:
+        raise RuntimeError("log sink down")
+
+    with pytest.raises(RuntimeError, match="log sink down"):
+        transform_records(event, fail, on_failure=broken_logging)
