@@ -57,6 +57,7 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 	$(BIN)/python scripts/race_demo.py
 
-## bench: local cloud throughput and handler costs (see benchmarks/RESULTS.md).
+## bench: local cloud throughput, handler costs and an Alleycat race (benchmarks/RESULTS.md).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/local_cloud.py
+	$(BIN)/python benchmarks/race.py --seconds 60

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -510,7 +509,7 @@ class FirehoseArchive(Construct):
         for arn in object_arns:
             _defaults.acknowledge(
                 role,
-                f"AwsSolutions-IAM5[Resource::{_nag_form(Stack.of(self).resolve(arn))}]",
+                f"AwsSolutions-IAM5[Resource::{_defaults.nag_form(Stack.of(self).resolve(arn))}]",
                 "Firehose names each object it writes (arrival time, stream version and a "
                 "random suffix), so no object ARN can be listed in advance; the grant covers "
                 "the objects under the construct's data and error prefixes only.",
@@ -654,7 +653,7 @@ class FirehoseArchive(Construct):
                 _grant_key_via(key, function, "s3", "kms:Decrypt")
             _defaults.acknowledge(
                 function.role,
-                f"AwsSolutions-IAM5[Resource::{_nag_form(Stack.of(self).resolve(objects))}]",
+                f"AwsSolutions-IAM5[Resource::{_defaults.nag_form(Stack.of(self).resolve(objects))}]",
                 "The processor reads whichever object Firehose delivered, named only at "
                 "delivery time; s3:GetObject covers the data prefix and nothing else.",
             )
@@ -799,20 +798,6 @@ def _distinct(*keys: kms.IKey | None) -> list[kms.IKey]:
 def _static_part(prefix: str) -> str:
     """The part of a prefix before its first expression: every key starts with it."""
     return prefix.split("!{", 1)[0]
-
-
-def _nag_form(value: Any) -> str:
-    """Render a resolved ARN the way cdk-nag names it in a granular finding id."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Ref" in value:
-        return f"<{value['Ref']}>"
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return f"<{'.'.join(value['Fn::GetAtt'])}>"
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_nag_form(part) for part in parts)
-    return json.dumps(value, sort_keys=True)
 
 
 def _check_functions(

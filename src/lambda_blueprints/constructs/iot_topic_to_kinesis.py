@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
 from aws_cdk import Annotations, ArnFormat, Aws, Duration, Names, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -213,7 +211,7 @@ class IotTopicToKinesis(Construct):
                 )
         _defaults.acknowledge(
             self.role,
-            f"AwsSolutions-IAM5[Resource::{_nag_form(Stack.of(self).resolve(object_arns))}]",
+            f"AwsSolutions-IAM5[Resource::{_defaults.nag_form(Stack.of(self).resolve(object_arns))}]",
             "s3:PutObject names objects, which exist only once written: the rules engine "
             "writes each failed message under a new key, so the grant covers the objects "
             "of the error bucket and nothing else.",
@@ -480,17 +478,3 @@ def _check_rule_name(value: str) -> None:
             f"rule_name={value!r} is not a rule name: 1 to 128 letters, digits and "
             "underscores. Replace other characters with underscores."
         )
-
-
-def _nag_form(value: Any) -> str:
-    """Render a resolved ARN the way cdk-nag names it in a granular finding id."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Ref" in value:
-        return f"<{value['Ref']}>"
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return f"<{'.'.join(value['Fn::GetAtt'])}>"
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_nag_form(part) for part in parts)
-    return json.dumps(value, sort_keys=True)

@@ -450,38 +450,38 @@ class LeaderboardApi(Construct):
             "construct must not change; JSON access logs record every request.",
         )
         #: 5XX and latency alarms of the stage.
-        self.alarms: dict[str, cloudwatch.Alarm] = {
-            "server_errors": _defaults.add_alarm_action(
-                cloudwatch.Alarm(
-                    self,
-                    "ServerErrorsAlarm",
-                    alarm_description="The leaderboard API answered 5XX.",
-                    metric=self.rest_api.metric_server_error(
-                        period=Duration.minutes(1), statistic="Sum"
-                    ),
-                    threshold=1,
-                    evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                ),
-                alarm_topic,
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        for key, construct_id, description, metric, threshold, periods, above in (
+            (
+                "server_errors",
+                "ServerErrorsAlarm",
+                "The leaderboard API answered 5XX.",
+                self.rest_api.metric_server_error(period=Duration.minutes(1), statistic="Sum"),
+                1,
+                1,
+                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             ),
-            "latency": _defaults.add_alarm_action(
-                cloudwatch.Alarm(
-                    self,
-                    "LatencyAlarm",
-                    alarm_description="The leaderboard API's p90 latency is over 1 second.",
-                    metric=self.rest_api.metric_latency(
-                        period=Duration.minutes(5), statistic="p90"
-                    ),
-                    threshold=1000,
-                    evaluation_periods=3,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                ),
-                alarm_topic,
+            (
+                "latency",
+                "LatencyAlarm",
+                "The leaderboard API's p90 latency is over 1 second.",
+                self.rest_api.metric_latency(period=Duration.minutes(5), statistic="p90"),
+                1000,
+                3,
+                cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             ),
-        }
+        ):
+            alarm = cloudwatch.Alarm(
+                self,
+                construct_id,
+                alarm_description=description,
+                metric=metric,
+                threshold=threshold,
+                evaluation_periods=periods,
+                comparison_operator=above,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            self.alarms[key] = _defaults.add_alarm_action(alarm, alarm_topic)
 
     @property
     def url(self) -> str:

@@ -324,6 +324,8 @@ class LocalCloud:
         self._stacks: dict[str, DeployedStack] = {}
         self._mock: Any = None
         self._restore_moto: Callable[[], None] = lambda: None
+        # Kinesis records fetched once per shard and shared by every reader of the stream.
+        self._kinesis_reads: dict[tuple[str, str], Any] = {}
         self._saved_env: dict[str, str | None] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -1120,6 +1122,7 @@ class _Deployment:
                     client=self.cloud.client("kinesis"),
                     clock=self.cloud.clock,
                     retention_seconds=self._kinesis_retention(source_arn),
+                    shared_reads=self.cloud._kinesis_reads,
                 )
                 if source_arn is not None
                 else None
@@ -1181,6 +1184,7 @@ class _Deployment:
                 role_arn=function.role_arn,
                 clock=self.cloud.clock,
                 retention_seconds=self._kinesis_retention(source_arn),
+                shared_reads=self.cloud._kinesis_reads,
             )
         )
         mapping = StreamEventSourceMapping(

@@ -252,6 +252,15 @@ class _ShardCursor:
         self.started = False
 
 
+class _SharedShard:
+    """Raw records fetched from one shard, with the clock time each was first read."""
+
+    def __init__(self) -> None:
+        self.raw: list[tuple[dict[str, Any], float | None]] = []
+        self.iterator: str | None = None
+        self.started = False
+
+
 class _ServiceStreamSource:
     """A stream read incrementally through a service API: each shard's iterator is kept.
 
@@ -275,6 +284,15 @@ class _ServiceStreamSource:
     def read(self, shard_id: str) -> Sequence[StreamRecord]:
         """All records of the shard, fetching what arrived since the last read."""
         cursor = self._cursors.setdefault(shard_id, _ShardCursor())
+        shared = self._shared_reads
+        if shared is not None:
+            # Readers of one stream share what was fetched: the service is read (and its
+            # responses parsed) once per record, and every reader sees the same arrival.
+            pages = shared.setdefault((self.arn, shard_id), _SharedShard())
+            self._fetch_shared(pages, shard_id)
+            for raw, arrival in pages.raw[len(cursor.records) :]:
+                cursor.records.append(self._convert_at(raw, shard_id, arrival))
+            return cursor.records
         if not cursor.started:
             cursor.iterator = self._trim_horizon(shard_id)
             cursor.started = True
@@ -288,6 +306,24 @@ class _ServiceStreamSource:
         return cursor.records
 
     _client: Any
+    _shared_reads: dict[tuple[str, str], _SharedShard] | None = None
+
+    def _fetch_shared(self, pages: _SharedShard, shard_id: str) -> None:
+        if not pages.started:
+            pages.iterator = self._trim_horizon(shard_id)
+            pages.started = True
+        while pages.iterator:
+            page = self._client.get_records(ShardIterator=pages.iterator, Limit=self._page_limit)
+            now = self._clock.now() if self._clock is not None else None
+            pages.raw.extend((dict(raw), now) for raw in page["Records"])
+            pages.iterator = page.get("NextShardIterator")
+            if not page["Records"]:
+                break
+
+    def _convert_at(
+        self, raw: dict[str, Any], shard_id: str, arrival: float | None
+    ) -> StreamRecord:
+        return self._convert(raw, shard_id)
 
     def _trim_horizon(self, shard_id: str) -> str | None:
         raise NotImplementedError
@@ -348,10 +384,12 @@ class KinesisStreamSource(_ServiceStreamSource):
         retention_seconds: float = 24 * 3600,
         role_arn: str = "arn:aws:iam::123456789012:role/lambda-role",
         clock: Clock | None = None,
+        shared_reads: dict[tuple[str, str], _SharedShard] | None = None,
     ) -> None:
         super().__init__(stream_arn, retention_seconds=retention_seconds, clock=clock)
         self._client = client
         self._role_arn = role_arn
+        self._shared_reads = shared_reads
         self._name = stream_arn.rsplit("/", 1)[-1]
 
     def shard_ids(self) -> list[str]:
@@ -365,9 +403,13 @@ class KinesisStreamSource(_ServiceStreamSource):
         ).get("ShardIterator")
 
     def _convert(self, raw: dict[str, Any], shard_id: str) -> StreamRecord:
-        arrival = raw["ApproximateArrivalTimestamp"]
-        if self._clock is not None:
-            arrival = self._clock.now()
+        return self._convert_at(
+            raw, shard_id, self._clock.now() if self._clock is not None else None
+        )
+
+    def _convert_at(self, raw: dict[str, Any], shard_id: str, arrival: Any) -> StreamRecord:
+        if arrival is None:
+            arrival = raw["ApproximateArrivalTimestamp"]
         return kinesis_stream_record(
             data=raw["Data"],
             partition_key=raw["PartitionKey"],
