@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -65,6 +66,7 @@ class TumblingWindowAggregator(Construct):
         batch_size: Most records per invocation, 1-10000. Defaults to 100.
         starting_position: ``TRIM_HORIZON`` or ``LATEST`` (or ``AT_TIMESTAMP`` with
             ``starting_position_timestamp``, Kinesis only). Defaults to ``TRIM_HORIZON``.
+        starting_position_timestamp: Time to start reading at, with ``AT_TIMESTAMP``.
         retry_attempts: Retries of a failing batch, 0-10000. Defaults to 3.
         max_record_age: Age after which a record goes to the failure queue, 60 s-7 days.
             Defaults to 24 hours.
@@ -98,6 +100,7 @@ class TumblingWindowAggregator(Construct):
         service_name: str | None = None,
         batch_size: int = 100,
         starting_position: lambda_.StartingPosition = lambda_.StartingPosition.TRIM_HORIZON,
+        starting_position_timestamp: datetime | None = None,
         retry_attempts: int | None = _defaults.STREAM_RETRY_ATTEMPTS,
         max_record_age: Duration | None = _defaults.STREAM_MAX_RECORD_AGE,
         memory_size: int | None = None,
@@ -149,6 +152,7 @@ class TumblingWindowAggregator(Construct):
             log_retention=log_retention,
             batch_size=batch_size,
             starting_position=starting_position,
+            starting_position_timestamp=starting_position_timestamp,
             report_batch_item_failures=True,
             bisect_batch_on_error=True,
             retry_attempts=retry_attempts,

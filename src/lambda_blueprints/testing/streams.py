@@ -847,7 +847,7 @@ class StreamEventSourceMapping:
         if lane.window is None:
             return
         lane.window.state = state
-        size = len(json.dumps(state, separators=(",", ":")).encode())
+        size = len(json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode())
         if size > MAX_WINDOW_STATE_BYTES:
             # UNSPECIFIED: an early-termination invocation with the oversized state, whose
             # response is ignored; the same window then goes on with fresh state.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -132,6 +133,52 @@ def test_existing_function_and_results_table(new_stack: NewStack) -> None:
     template.resource_count_is("AWS::DynamoDB::Table", 1)
     template.has_resource_properties(
         "AWS::Lambda::EventSourceMapping", {"TumblingWindowInSeconds": 60}
+    )
+    # The user's function gets exactly what the aggregate needs: PutItem on the results.
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "dynamodb:PutItem",
+                                "Effect": "Allow",
+                                "Resource": {
+                                    "Fn::Join": [
+                                        "",
+                                        Match.array_with(
+                                            [Match.string_like_regexp(":table/results$")]
+                                        ),
+                                    ]
+                                },
+                            }
+                        )
+                    ]
+                )
+            },
+            "Roles": [{"Ref": Match.string_like_regexp("^MineServiceRole")}],
+        },
+    )
+
+
+def test_a_kinesis_source_can_start_at_a_timestamp(new_stack: NewStack) -> None:
+    stack = new_stack()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    TumblingWindowAggregator(
+        stack,
+        "Totals",
+        stream=source(stack),
+        window=Duration.seconds(30),
+        handler=HANDLER,
+        starting_position=lambda_.StartingPosition.AT_TIMESTAMP,
+        starting_position_timestamp=start,
+    )
+
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {"StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": start.timestamp()},
     )
 
 

@@ -64,6 +64,24 @@ def totals() -> list[dict[str, Any]]:
     return boto3.resource("dynamodb").Table("totals").scan()["Items"]
 
 
+def aggregate(response: dict[str, Any]) -> Any:
+    return response["state"]["aggregate"]
+
+
+def carried(total: str, count: int) -> dict[str, Any]:
+    """The state Lambda carries after a window's earlier invocations."""
+    return {"aggregate": {"total": total, "count": count}, "firstSequenceNumber": "1"}
+
+
+def parked_reasons(queue_url: str) -> list[str]:
+    messages = (
+        boto3.client("sqs")
+        .receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+        .get("Messages", [])
+    )
+    return [json.loads(m["Body"])["reason"] for m in messages]
+
+
 def test_dynamodb_inserts_are_summed_exactly_and_other_changes_ignored(queue_url: str) -> None:
     batch = window(
         [order(10), order(Decimal("2.25")), order(7, event_name="MODIFY")],
@@ -72,13 +90,14 @@ def test_dynamodb_inserts_are_summed_exactly_and_other_changes_ignored(queue_url
 
     response = invoke(batch)
 
-    assert response == {"state": {"total": "12.25", "count": 2}, "batchItemFailures": []}
+    assert aggregate(response) == {"total": "12.25", "count": 2}
+    assert response["batchItemFailures"] == []
 
 
 def test_the_final_invocation_writes_the_window_total(queue_url: str) -> None:
     final = window(
         [],
-        state={"total": "12.25", "count": 2},
+        state=carried("12.25", 2),
         is_final=True,
         event_source_arn=TABLE_STREAM,
         shard_id="shardId-00000001-abc",
@@ -88,7 +107,8 @@ def test_the_final_invocation_writes_the_window_total(queue_url: str) -> None:
     invoke(final)  # retried: the same item again
 
     (item,) = totals()
-    assert item["pk"] == "orders#shardId-00000001-abc"
+    assert item["pk"] == "orders#sales#shardId-00000001-abc"
+    assert item["attribute"] == "sales"
     assert item["sk"] == "2026-01-01T00:00:00Z#final"
     assert (item["total"], item["count"]) == (12.25, 2)
     assert (item["windowStart"], item["windowEnd"]) == (
@@ -111,7 +131,53 @@ def test_kinesis_payloads_with_or_without_an_item_envelope_count(
         event_source_arn=KINESIS_STREAM,
     )
 
-    assert invoke(batch)["state"] == {"total": "7.5", "count": 2}
+    assert aggregate(invoke(batch)) == {"total": "7.5", "count": 2}
+
+
+def test_kinesis_numbers_keep_every_digit(queue_url: str) -> None:
+    batch = window(
+        [
+            kinesis_record(b'{"sales": 12345678901234567.25}', arrival_time=START + 1),
+            kinesis_record(b'{"sales": 0.10000000000000000555}', arrival_time=START + 2),
+        ]
+    )
+
+    assert aggregate(invoke(batch)) == {
+        "total": "12345678901234567.35000000000000000555",
+        "count": 2,
+    }
+
+
+def test_a_value_that_would_push_the_total_past_38_digits_is_parked(queue_url: str) -> None:
+    batch = window(
+        [
+            kinesis_record(b'{"sales": 1234567890123456789012345678}', arrival_time=START + 1),
+            kinesis_record(b'{"sales": 0.0000000000000000000001}', arrival_time=START + 2),
+        ]
+    )
+
+    response = invoke(batch)
+
+    assert aggregate(response) == {"total": "1234567890123456789012345678", "count": 1}
+    assert parked_reasons(queue_url) == ["TOTAL_OUT_OF_RANGE"]
+
+
+def test_a_window_with_an_out_of_range_value_still_writes_its_total(queue_url: str) -> None:
+    # DynamoDB rejects numbers past 38 digits or 1E+125; a final write it rejects would
+    # stop the shard for good, so such a value is parked when it arrives.
+    batch = window(
+        [
+            kinesis_record({"sales": 5}, arrival_time=START + 1),
+            kinesis_record({"sales": "1e200"}, arrival_time=START + 2),
+        ]
+    )
+    state = invoke(batch)["state"]
+
+    invoke(window([], state=state, is_final=True))
+
+    (item,) = totals()
+    assert item["total"] == 5
+    assert parked_reasons(queue_url) == ["VALUE_OUT_OF_RANGE"]
 
 
 @pytest.mark.parametrize(
@@ -122,8 +188,22 @@ def test_kinesis_payloads_with_or_without_an_item_envelope_count(
         (kinesis_record(b"not json", arrival_time=START + 1), "MALFORMED_RECORD"),
         (kinesis_record({"sales": True}, arrival_time=START + 1), "MISSING_VALUE"),
         (kinesis_record({"sales": "NaN"}, arrival_time=START + 1), "MISSING_VALUE"),
+        (kinesis_record(b'{"sales": NaN}', arrival_time=START + 1), "MALFORMED_RECORD"),
+        (kinesis_record(b'{"sales": 1e400}', arrival_time=START + 1), "VALUE_OUT_OF_RANGE"),
+        (kinesis_record({"sales": "-1e-131"}, arrival_time=START + 1), "VALUE_OUT_OF_RANGE"),
+        (order(Decimal("1" * 39)), "VALUE_OUT_OF_RANGE"),
     ],
-    ids=["no-sales", "not-a-number", "not-json", "boolean", "not-finite"],
+    ids=[
+        "no-sales",
+        "not-a-number",
+        "not-json",
+        "boolean",
+        "not-finite",
+        "json-nan",
+        "too-large",
+        "too-small",
+        "too-many-digits",
+    ],
 )
 def test_records_without_a_usable_value_are_parked_with_the_reason(
     queue_url: str, record: dict[str, Any], reason: str
@@ -131,14 +211,22 @@ def test_records_without_a_usable_value_are_parked_with_the_reason(
     good = kinesis_record({"sales": 4}, arrival_time=START + 1) if "kinesis" in record else order(4)
     response = invoke(window([good, record]))
 
-    assert response == {"state": {"total": "4", "count": 1}, "batchItemFailures": []}
-    (message,) = boto3.client("sqs").receive_message(QueueUrl=queue_url)["Messages"]
-    assert json.loads(message["Body"])["reason"] == reason
+    assert aggregate(response) == {"total": "4", "count": 1}
+    assert response["batchItemFailures"] == []
+    assert parked_reasons(queue_url) == [reason]
 
 
 def test_source_name_defaults_to_the_stream_name(queue_url: str) -> None:
-    invoke(
-        window([], state={"total": "1", "count": 1}, is_final=True, event_source_arn=KINESIS_STREAM)
-    )
+    invoke(window([], state=carried("1", 1), is_final=True, event_source_arn=KINESIS_STREAM))
     (item,) = totals()
-    assert item["pk"].startswith("order-events#")
+    assert item["pk"].startswith("order-events#sales#")
+
+
+def test_aggregators_of_other_attributes_sharing_a_table_write_other_items(
+    queue_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for attribute in ("sales", "refunds"):
+        monkeypatch.setenv("VALUE_ATTRIBUTE", attribute)
+        invoke(window([], state=carried("1", 1), is_final=True, event_source_arn=KINESIS_STREAM))
+
+    assert sorted(item["pk"].split("#")[1] for item in totals()) == ["refunds", "sales"]

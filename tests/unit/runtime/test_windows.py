@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,9 +26,6 @@ class Counting:
         return {"sum": 0}
 
     def add(self, state: dict[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
-        import base64
-        import json
-
         n = json.loads(base64.b64decode(record["kinesis"]["data"]))["n"]
         if n < 0:
             raise PoisonRecordError("NEGATIVE", f"n={n}")
@@ -46,27 +45,43 @@ def event(values: list[int], **options: Any) -> dict[str, Any]:
     return tumbling_window_event(records(*values), window_start=START, window_seconds=30, **options)
 
 
+def seq(record: Mapping[str, Any]) -> str:
+    return str(record["kinesis"]["sequenceNumber"])
+
+
+def envelope(total: int, first: Mapping[str, Any]) -> dict[str, Any]:
+    return {"aggregate": {"sum": total}, "firstSequenceNumber": seq(first)}
+
+
+def closing(state: Mapping[str, Any], **flags: bool) -> dict[str, Any]:
+    return tumbling_window_event([], window_start=START, window_seconds=30, state=state, **flags)
+
+
 def test_first_invocation_starts_from_the_initial_state() -> None:
-    assert handle_window_event(event([1, 2]), Counting()) == {
-        "state": {"sum": 3},
+    batch = event([1, 2])
+    assert handle_window_event(batch, Counting()) == {
+        "state": envelope(3, batch["Records"][0]),
         "batchItemFailures": [],
     }
 
 
 def test_later_invocations_continue_from_the_state_they_are_given() -> None:
-    response = handle_window_event(event([4], state={"sum": 3}), Counting())
-    assert response["state"] == {"sum": 7}
+    first = event([3])
+    state = handle_window_event(first, Counting())["state"]
+
+    response = handle_window_event(event([4], state=state), Counting())
+
+    # The part still starts at the window's first record.
+    assert response["state"] == envelope(7, first["Records"][0])
 
 
 def test_final_invocation_emits_once_with_the_state_and_needs_no_state_back() -> None:
     aggregation = Counting()
-    final = tumbling_window_event(
-        [], window_start=START, window_seconds=30, state={"sum": 7}, is_final=True
-    )
+    state = handle_window_event(event([7]), aggregation)["state"]
 
-    assert handle_window_event(final, aggregation) == {"state": {}}
-    ((state, window),) = aggregation.emitted
-    assert state == {"sum": 7}
+    assert handle_window_event(closing(state, is_final=True), aggregation) == {"state": {}}
+    ((aggregate, window),) = aggregation.emitted
+    assert aggregate == {"sum": 7}
     assert (window.start, window.end, window.part) == (
         "2026-01-01T00:00:00Z",
         "2026-01-01T00:00:30Z",
@@ -77,26 +92,64 @@ def test_final_invocation_emits_once_with_the_state_and_needs_no_state_back() ->
 
 def test_final_invocation_of_a_window_without_state_writes_nothing() -> None:
     aggregation = Counting()
-    final = tumbling_window_event([], window_start=START, window_seconds=30, is_final=True)
 
-    handle_window_event(final, aggregation)
+    handle_window_event(closing({}, is_final=True), aggregation)
 
     assert aggregation.emitted == []
 
 
-def test_early_termination_emits_a_part_with_a_stable_id() -> None:
+def test_a_window_of_poison_records_only_still_emits_its_initial_aggregate() -> None:
+    # The window saw records, all parked: its aggregate is the empty one, written once.
     aggregation = Counting()
-    early = tumbling_window_event(
-        [], window_start=START, window_seconds=30, state={"sum": 99}, terminated_early=True
-    )
+    state = handle_window_event(event([-1]), aggregation, on_poison=lambda r, e: None)["state"]
+
+    handle_window_event(closing(state, is_final=True), aggregation)
+
+    assert [aggregate for aggregate, _ in aggregation.emitted] == [{"sum": 0}]
+
+
+def test_records_delivered_with_the_final_invocation_are_counted_before_the_write() -> None:
+    aggregation = Counting()
+    state = handle_window_event(event([1]), aggregation)["state"]
+    final = event([5], state=state, is_final=True)
+
+    handle_window_event(final, aggregation)
+
+    assert [aggregate for aggregate, _ in aggregation.emitted] == [{"sum": 6}]
+
+
+def test_a_failing_record_in_the_final_invocation_fails_it_whole() -> None:
+    aggregation = Counting()
+    final = event([1, 13], is_final=True)
+
+    with pytest.raises(RuntimeError, match=seq(final["Records"][1])):
+        handle_window_event(final, aggregation)
+    assert aggregation.emitted == []
+
+
+def test_early_termination_emits_a_part_named_by_its_first_record_the_same_on_retries() -> None:
+    aggregation = Counting()
+    batch = event([99])
+    state = handle_window_event(batch, aggregation)["state"]
+    early = closing(state, terminated_early=True)
 
     assert handle_window_event(early, aggregation) == {"state": {}}
     handle_window_event(early, aggregation)  # a retry of the same invocation
 
     parts = [window.part for _, window in aggregation.emitted]
-    assert parts[0] == parts[1]
-    assert parts[0].startswith("early-")
+    assert parts == [f"early-{seq(batch['Records'][0])}"] * 2
     assert aggregation.emitted[0][1].terminated_early is True
+
+
+def test_parts_with_equal_aggregates_get_different_ids() -> None:
+    aggregation = Counting()
+    for batch in (event([5]), event([5])):
+        state = handle_window_event(batch, aggregation)["state"]
+        handle_window_event(closing(state, terminated_early=True), aggregation)
+
+    (first, window_a), (second, window_b) = aggregation.emitted
+    assert first == second == {"sum": 5}
+    assert window_a.part != window_b.part
 
 
 def test_a_retryable_failure_reports_the_record_with_the_state_before_it() -> None:
@@ -104,21 +157,34 @@ def test_a_retryable_failure_reports_the_record_with_the_state_before_it() -> No
 
     response = handle_window_event(batch, Counting())
 
-    failed = batch["Records"][2]["kinesis"]["sequenceNumber"]
-    assert response == {"state": {"sum": 3}, "batchItemFailures": [{"itemIdentifier": failed}]}
+    assert response == {
+        "state": envelope(3, batch["Records"][0]),
+        "batchItemFailures": [{"itemIdentifier": seq(batch["Records"][2])}],
+    }
+
+
+def test_a_retryable_failure_on_the_first_record_returns_the_state_it_was_given() -> None:
+    batch = event([13, 1])
+
+    response = handle_window_event(batch, Counting())
+
+    assert response == {
+        "state": {},
+        "batchItemFailures": [{"itemIdentifier": seq(batch["Records"][0])}],
+    }
 
 
 def test_poison_records_are_parked_and_the_window_goes_on() -> None:
     parked: list[tuple[str, str]] = []
 
     def park(record: Mapping[str, Any], error: PoisonRecordError) -> None:
-        parked.append((record["kinesis"]["sequenceNumber"], error.reason))
+        parked.append((seq(record), error.reason))
 
     batch = event([1, -5, 2])
     response = handle_window_event(batch, Counting(), on_poison=park)
 
-    assert response == {"state": {"sum": 3}, "batchItemFailures": []}
-    assert parked == [(batch["Records"][1]["kinesis"]["sequenceNumber"], "NEGATIVE")]
+    assert response == {"state": envelope(3, batch["Records"][0]), "batchItemFailures": []}
+    assert parked == [(seq(batch["Records"][1]), "NEGATIVE")]
 
 
 def test_a_poison_record_that_cannot_be_parked_is_retried() -> None:
@@ -128,20 +194,15 @@ def test_a_poison_record_that_cannot_be_parked_is_retried() -> None:
     batch = event([1, -5, 2])
     response = handle_window_event(batch, Counting(), on_poison=broken_park)
 
-    assert response["batchItemFailures"] == [
-        {"itemIdentifier": batch["Records"][1]["kinesis"]["sequenceNumber"]}
-    ]
-    assert response["state"] == {"sum": 1}
+    assert response["batchItemFailures"] == [{"itemIdentifier": seq(batch["Records"][1])}]
+    assert response["state"] == envelope(1, batch["Records"][0])
 
 
 def test_without_a_parking_place_poison_fails_at_its_record() -> None:
     batch = event([1, -5])
     response = handle_window_event(batch, Counting())
 
-    assert (
-        response["batchItemFailures"][0]["itemIdentifier"]
-        == batch["Records"][1]["kinesis"]["sequenceNumber"]
-    )
+    assert response["batchItemFailures"][0]["itemIdentifier"] == seq(batch["Records"][1])
 
 
 def test_errors_while_emitting_fail_the_invocation_so_lambda_retries_it() -> None:
@@ -149,8 +210,101 @@ def test_errors_while_emitting_fail_the_invocation_so_lambda_retries_it() -> Non
         def emit(self, state: dict[str, Any], window: Window) -> None:
             raise ConnectionError("table unavailable")
 
-    final = tumbling_window_event(
-        [], window_start=START, window_seconds=30, state={"sum": 1}, is_final=True
-    )
+    state = handle_window_event(event([1]), Counting())["state"]
     with pytest.raises(ConnectionError):
-        handle_window_event(final, Failing())
+        handle_window_event(closing(state, is_final=True), Failing())
+
+
+class Refused(Counting):
+    def emit(self, state: dict[str, Any], window: Window) -> None:
+        raise PoisonRecordError("RESULT_REJECTED", "item too large")
+
+
+def test_an_aggregate_that_can_never_be_written_is_parked_with_its_window() -> None:
+    parked: list[tuple[Mapping[str, Any], str]] = []
+    batch = event([4, 5])
+    state = handle_window_event(batch, Counting())["state"]
+
+    response = handle_window_event(
+        closing(state, is_final=True),
+        Refused(),
+        on_poison=lambda record, error: parked.append((record, error.reason)),
+    )
+
+    assert response == {"state": {}}
+    ((record, reason),) = parked
+    assert reason == "RESULT_REJECTED"
+    assert record["window"] == {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:30Z"}
+    assert record["part"] == "final"
+    assert record["firstSequenceNumber"] == seq(batch["Records"][0])
+    assert record["eventID"] == f"{batch['shardId']}:{seq(batch['Records'][0])}"
+    assert record["aggregate"] == {"sum": 9}
+
+
+def test_without_a_parking_place_a_refused_aggregate_fails_the_invocation() -> None:
+    state = handle_window_event(event([1]), Counting())["state"]
+
+    with pytest.raises(PoisonRecordError):
+        handle_window_event(closing(state, is_final=True), Refused())
+
+
+# --- the helper driven by the local cloud's stream engine -----------------------------------
+
+
+class Collecting:
+    """Keeps each record's `n` with a 300 KB pad, so four records pass Lambda's 1 MB."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[int]] = {}
+        self.failed_once: set[int] = set()
+
+    def initial(self) -> dict[str, Any]:
+        return {"ns": [], "pad": []}
+
+    def add(self, state: dict[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+        n = json.loads(base64.b64decode(record["kinesis"]["data"]))["n"]
+        if n == 7:
+            raise PoisonRecordError("SEVEN", "n=7 never counts")
+        if n == 5 and n not in self.failed_once:
+            self.failed_once.add(n)
+            raise TimeoutError("transient")
+        return {"ns": [*state["ns"], n], "pad": [*state["pad"], "x" * 300_000]}
+
+    def emit(self, state: dict[str, Any], window: Window) -> None:
+        self.parts[f"{window.start}#{window.part}"] = state["ns"]
+
+
+def test_on_the_engine_every_record_lands_in_exactly_one_part() -> None:
+    from tests.testing.test_stream_engine import Function, World
+
+    world = World()
+    world.put(12)
+    aggregation = Collecting()
+    parked: list[int] = []
+
+    def behaviour(event: dict[str, Any]) -> Any:
+        return handle_window_event(
+            event,
+            aggregation,
+            on_poison=lambda record, error: parked.append(
+                json.loads(base64.b64decode(record["kinesis"]["data"]))["n"]
+            ),
+        )
+
+    function = Function(behaviour)
+    world.run(
+        world.mapping(
+            function,
+            batch_size=3,
+            tumbling_window_seconds=30,
+            report_batch_item_failures=True,
+        )
+    )
+
+    early = [part for part in aggregation.parts if "#early-" in part]
+    assert len(early) >= 2, aggregation.parts  # the state passed 1 MB more than once
+    assert sum(part.endswith("#final") for part in aggregation.parts) == 1
+    counted = sorted(n for ns in aggregation.parts.values() for n in ns)
+    assert counted == [n for n in range(1, 13) if n != 7]
+    assert parked == [7]
+    assert world.sent == []

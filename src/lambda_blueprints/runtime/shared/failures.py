@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 MAX_MESSAGE_BYTES = 256 * 1024
 #: Room kept for the message attributes and the envelope fields.
 _ENVELOPE_RESERVE_BYTES = 4 * 1024
+#: What a parked window aggregate keeps when it is too large to carry whole.
+_WINDOW_FIELDS = ("window", "shardId", "part", "firstSequenceNumber")
 
 
 class PoisonRecordError(Exception):
@@ -49,7 +51,8 @@ def failure_message(
 
     The body names the reason, the function and the record's position in its stream, and
     carries the record itself. A record too large for one SQS message keeps its position
-    and keys and drops the rest, flagged by ``recordTruncated``.
+    and keys (for a window aggregate: its window, shard, part and first sequence number)
+    and drops the rest, flagged by ``recordTruncated``.
     """
     dynamodb = record.get("dynamodb") if isinstance(record.get("dynamodb"), Mapping) else None
     kinesis = record.get("kinesis") if isinstance(record.get("kinesis"), Mapping) else None
@@ -73,6 +76,8 @@ def failure_message(
             "eventName": record.get("eventName"),
             "keys": dynamodb.get("Keys") if dynamodb else None,
             "partitionKey": kinesis.get("partitionKey") if kinesis else None,
+            # A window aggregate (see windows.py): where its records are in the stream.
+            **{key: record[key] for key in _WINDOW_FIELDS if key in record},
         }
     return body
 

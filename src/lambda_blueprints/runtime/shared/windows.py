@@ -2,10 +2,10 @@
 
 A stream mapping with ``TumblingWindowInSeconds`` invokes the function several times per
 window: with ``state: {}`` first, then with whatever the previous invocation returned as
-``state``, and finally once with ``isFinalInvokeForWindow: true`` and no records. A state
-over 1 MB ends the window early: one invocation with ``isWindowTerminatedEarly: true``
-carries that state, and the window goes on with an empty one. A response without
-``state`` fails the invocation.
+``state``, and finally once with ``isFinalInvokeForWindow: true``. A state over 1 MB ends
+the window early: one invocation with ``isWindowTerminatedEarly: true`` carries that
+state, and the window goes on with an empty one. A response without ``state`` fails the
+invocation.
 
 :func:`handle_window_event` runs that protocol around an :class:`Aggregation`, so handler
 code is a pure reducer (``add``) plus a writer (``emit``):
@@ -16,21 +16,36 @@ code is a pure reducer (``add``) plus a writer (``emit``):
   records before it and reports it in ``batchItemFailures``, so Lambda retries from there
   with exactly that state (the mapping needs ``ReportBatchItemFailures``);
 * ``emit`` runs on the final invocation (if the window saw any record) and on an
-  early-termination invocation, with a part id that is the same on every retry of that
-  invocation: writes keyed by window and part are idempotent.
+  early-termination invocation. Each part of a window has its own id: ``final``, or
+  ``early-<sequence number of the part's first record>`` for a part ended early. The id
+  is the same on every retry of an invocation and differs between parts, so writes keyed
+  by window and part are idempotent and never overwrite another part;
+* an aggregate that can never be written (``emit`` raises ``PoisonRecordError``, e.g. an
+  item the table rejects) goes to ``on_poison`` as a window record naming the shard, the
+  window, the part and its first sequence number, instead of blocking the shard: Lambda
+  suspends a shard until its final invocation succeeds.
+
+The state Lambda carries is an envelope around the aggregation's own state:
+``{"aggregate": <state>, "firstSequenceNumber": "<first record of the part>"}``. Handlers
+never see it; the window's first invocation has ``state: {}`` and starts from
+``aggregation.initial()``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from .failures import PoisonRecordError
 
 State = TypeVar("State")
+
+#: Envelope keys of the state Lambda carries between invocations.
+AGGREGATE = "aggregate"
+FIRST_SEQUENCE_NUMBER = "firstSequenceNumber"
+
+OnPoison = Callable[[Mapping[str, Any], PoisonRecordError], None]
 
 
 @dataclass(frozen=True)
@@ -42,9 +57,9 @@ class Window:
         end: ``window.end``.
         shard_id: The shard; aggregates are per shard.
         event_source_arn: The stream.
-        part: ``final`` for the window's final invocation, ``early-<digest>`` for a part
-            emitted because the state grew over 1 MB (the digest of that state, so a retry
-            writes the same part).
+        part: ``final`` for the window's final invocation, ``early-<sequence number>`` for
+            a part emitted because the state grew over 1 MB (the sequence number of the
+            part's first record, so a retry writes the same part and parts never collide).
     """
 
     start: str
@@ -56,13 +71,14 @@ class Window:
     @property
     def terminated_early(self) -> bool:
         """True for a part emitted when the window ended early."""
-        return self.part != "final"
+        return self.part.startswith("early-")
 
 
 class Aggregation(Protocol, Generic[State]):
     """What a window aggregator provides: an empty state, a reducer and a writer.
 
-    States must be JSON-compatible (Lambda carries them between invocations as JSON).
+    States must be JSON-compatible (Lambda carries them between invocations as JSON) and
+    stay under 1 MB serialized, or Lambda ends the window early.
     """
 
     def initial(self) -> State:
@@ -72,13 +88,23 @@ class Aggregation(Protocol, Generic[State]):
     def add(self, state: State, record: Mapping[str, Any]) -> State:
         """Add one stream record (as Lambda delivers it) to the state.
 
+        It may return the state it was given, changed, but must not change it before it
+        raises: the state of the records before a failed one is what Lambda keeps.
+
         Raises:
             PoisonRecordError: When the record can never be added.
         """
         ...
 
     def emit(self, state: State, window: Window) -> None:
-        """Persist the aggregate of a window (or of one early-terminated part of it)."""
+        """Persist the aggregate of a window (or of one early-terminated part of it).
+
+        A part ended early carries a state over 1 MB: an ``emit`` that stores it must
+        split it (a DynamoDB item holds at most 400 KB).
+
+        Raises:
+            PoisonRecordError: When the aggregate can never be written; it is parked.
+        """
         ...
 
 
@@ -93,43 +119,91 @@ def handle_window_event(
     event: Mapping[str, Any],
     aggregation: Aggregation[Any],
     *,
-    on_poison: Callable[[Mapping[str, Any], PoisonRecordError], None] | None = None,
+    on_poison: OnPoison | None = None,
 ) -> dict[str, Any]:
     """Run one tumbling-window invocation; return the response Lambda expects.
 
     Without ``on_poison``, a poison record is treated like any other failing record: the
     batch stops there and Lambda retries it until its retry limit sends it to the mapping's
-    on-failure destination.
+    on-failure destination; an aggregate ``emit`` refuses fails the invocation.
 
     Raises:
-        Exception: Whatever ``emit`` raises: the final invocation is then retried.
+        Exception: Whatever ``emit`` raises (but ``PoisonRecordError`` with
+            ``on_poison``), and any failure of a record delivered with a final or
+            early-termination invocation: Lambda then retries the whole invocation.
     """
-    state = event.get("state") or aggregation.initial()
+    envelope = dict(event.get("state") or {})
+    records: Sequence[Mapping[str, Any]] = event.get("Records") or []
     if event.get("isFinalInvokeForWindow") or event.get("isWindowTerminatedEarly"):
-        early = bool(event.get("isWindowTerminatedEarly"))
-        if event.get("state"):
-            aggregation.emit(state, _window(event, _part(state, early=early)))
+        # AWS sends these without records, but nothing guarantees it: count any records
+        # first, all or nothing, since a partial response cannot end a window.
+        envelope, failed = fold(records, aggregation, envelope, on_poison)
+        if failed is not None:
+            raise RuntimeError(
+                f"record {sequence_number(failed)} could not be added to the window's "
+                "aggregate; the invocation is retried"
+            )
+        if FIRST_SEQUENCE_NUMBER in envelope:
+            early = bool(event.get("isWindowTerminatedEarly"))
+            part = f"early-{envelope[FIRST_SEQUENCE_NUMBER]}" if early else "final"
+            _emit(aggregation, envelope, window_of(event, part), on_poison)
         # The final response needs no state; an empty one keeps every reader of it happy.
         return {"state": {}}
-    for record in event.get("Records", []):
+    envelope, failed = fold(records, aggregation, envelope, on_poison)
+    failures = [] if failed is None else [{"itemIdentifier": sequence_number(failed)}]
+    return {"state": envelope, "batchItemFailures": failures}
+
+
+def fold(
+    records: Sequence[Mapping[str, Any]],
+    aggregation: Aggregation[Any],
+    envelope: Mapping[str, Any],
+    on_poison: OnPoison | None,
+) -> tuple[dict[str, Any], Mapping[str, Any] | None]:
+    """Add ``records`` in order to the state in ``envelope`` (``{}``: a new part).
+
+    Returns the new envelope and the first record that failed for a retryable reason
+    (None when all were added or parked); the envelope covers the records before it.
+    """
+    result = dict(envelope)
+    state = aggregate_of(result, aggregation)
+    for record in records:
         try:
             state = _add(aggregation, state, record, on_poison)
         except Exception:
             # Retryable (including a failure to park a poison record): the state so far
             # covers the records before this one; Lambda commits them and retries from
             # this record with this state.
-            return {
-                "state": state,
-                "batchItemFailures": [{"itemIdentifier": sequence_number(record)}],
-            }
-    return {"state": state, "batchItemFailures": []}
+            return result, record
+        result.setdefault(FIRST_SEQUENCE_NUMBER, sequence_number(record))
+        result[AGGREGATE] = state
+    return result, None
+
+
+def aggregate_of(envelope: Mapping[str, Any], aggregation: Aggregation[State]) -> State:
+    """The aggregation's own state inside a state envelope."""
+    if AGGREGATE in envelope:
+        return envelope[AGGREGATE]  # type: ignore[no-any-return]
+    return aggregation.initial()
+
+
+def window_of(event: Mapping[str, Any], part: str) -> Window:
+    """The :class:`Window` of a tumbling-window event, for part ``part``."""
+    window = event.get("window") or {}
+    return Window(
+        start=str(window.get("start", "")),
+        end=str(window.get("end", "")),
+        shard_id=str(event.get("shardId", "")),
+        event_source_arn=str(event.get("eventSourceARN", "")),
+        part=part,
+    )
 
 
 def _add(
     aggregation: Aggregation[Any],
     state: Any,
     record: Mapping[str, Any],
-    on_poison: Callable[[Mapping[str, Any], PoisonRecordError], None] | None,
+    on_poison: OnPoison | None,
 ) -> Any:
     try:
         return aggregation.add(state, record)
@@ -140,19 +214,27 @@ def _add(
         return state
 
 
-def _part(state: Any, *, early: bool) -> str:
-    if not early:
-        return "final"
-    encoded = json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
-    return "early-" + hashlib.sha256(encoded).hexdigest()[:16]
-
-
-def _window(event: Mapping[str, Any], part: str) -> Window:
-    window = event.get("window") or {}
-    return Window(
-        start=str(window.get("start", "")),
-        end=str(window.get("end", "")),
-        shard_id=str(event.get("shardId", "")),
-        event_source_arn=str(event.get("eventSourceARN", "")),
-        part=part,
-    )
+def _emit(
+    aggregation: Aggregation[Any],
+    envelope: Mapping[str, Any],
+    window: Window,
+    on_poison: OnPoison | None,
+) -> None:
+    try:
+        aggregation.emit(aggregate_of(envelope, aggregation), window)
+    except PoisonRecordError as error:
+        if on_poison is None:
+            raise
+        # The records are in the stream until its retention ends; this names them.
+        on_poison(
+            {
+                "eventSourceARN": window.event_source_arn,
+                "eventID": f"{window.shard_id}:{envelope[FIRST_SEQUENCE_NUMBER]}",
+                "window": {"start": window.start, "end": window.end},
+                "shardId": window.shard_id,
+                "part": window.part,
+                "firstSequenceNumber": envelope[FIRST_SEQUENCE_NUMBER],
+                "aggregate": envelope.get(AGGREGATE),
+            },
+            error,
+        )

@@ -14,10 +14,16 @@ Environment:
     SOURCE_NAME: Names the source in result keys. Defaults to the stream's name.
     FAILURE_QUEUE_URL: Where records without a usable value go, with the reason.
 
-Result items: ``pk`` = ``<source>#<shardId>``, ``sk`` = ``<window start>#<part>`` (``final``,
-or ``early-<digest>`` for parts of a window that ended early because its state passed
-1 MB), with ``windowStart``, ``windowEnd``, ``shardId``, ``total`` (exact decimal),
-``count`` and ``part``. Retried final invocations write the same item again.
+Result items: ``pk`` = ``<source>#<attribute>#<shardId>``, ``sk`` = ``<window start>#<part>``
+(``final``, or ``early-<sequence number>`` for parts of a window that ended early because
+its state passed 1 MB), with ``windowStart``, ``windowEnd``, ``shardId``, ``attribute``,
+``total`` (exact decimal), ``count`` and ``part``. Retried final invocations write the same
+item again; aggregators of other attributes sharing the table write other items.
+
+Numbers are exact: values are parsed as decimals (never binary floats) and summed with
+DynamoDB's number limits, 38 significant digits and magnitudes from 1E-130 to below
+1E+126. A value outside them, or one that would take the window's total outside them, is
+parked with its reason rather than failing the final write, which would stop the shard.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import base64
 import binascii
 import json
 import os
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException, InvalidOperation
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +40,7 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from ..shared.failures import PoisonRecordError, send_to_failure_queue
+from ..shared.numbers import DYNAMODB_NUMBERS, dynamodb_number
 from ..shared.windows import Window, handle_window_event
 
 if TYPE_CHECKING:
@@ -72,14 +79,22 @@ def record_value(record: Mapping[str, Any], attribute: str) -> Decimal | None:
             raise PoisonRecordError("MISSING_VALUE", f"NewImage has no number {attribute!r}")
         return _number(typed["N"], attribute)
     try:
-        payload = json.loads(base64.b64decode(record["kinesis"]["data"], validate=True))
+        payload = json.loads(
+            base64.b64decode(record["kinesis"]["data"], validate=True),
+            parse_float=Decimal,
+            parse_constant=_no_constant,
+        )
     except (KeyError, TypeError, ValueError, binascii.Error) as error:
         raise PoisonRecordError("MALFORMED_RECORD", f"data is not base64 JSON: {error}") from error
     item = payload.get("Item", payload) if isinstance(payload, dict) else None
     value = item.get(attribute) if isinstance(item, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
         raise PoisonRecordError("MISSING_VALUE", f"payload has no number {attribute!r}")
     return _number(str(value), attribute)
+
+
+def _no_constant(name: str) -> Decimal:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _number(text: str, attribute: str) -> Decimal:
@@ -89,7 +104,14 @@ def _number(text: str, attribute: str) -> Decimal:
         raise PoisonRecordError("MISSING_VALUE", f"{attribute}={text!r} is not a number") from error
     if not value.is_finite():
         raise PoisonRecordError("MISSING_VALUE", f"{attribute}={text!r} is not finite")
-    return value
+    try:
+        return dynamodb_number(value)
+    except DecimalException as error:
+        raise PoisonRecordError(
+            "VALUE_OUT_OF_RANGE",
+            f"{attribute}={text!r} does not fit a DynamoDB number (38 significant digits, "
+            "magnitude 1E-130 to 9.99E+125)",
+        ) from error
 
 
 class WindowTotals:
@@ -109,18 +131,27 @@ class WindowTotals:
         value = record_value(record, self.attribute)
         if value is None:
             return state
-        return {"total": str(Decimal(state["total"]) + value), "count": state["count"] + 1}
+        try:
+            total = DYNAMODB_NUMBERS.add(Decimal(state["total"]), value)
+        except DecimalException as error:
+            raise PoisonRecordError(
+                "TOTAL_OUT_OF_RANGE",
+                f"adding {self.attribute}={value} to the window's total {state['total']} "
+                "leaves DynamoDB's number range (38 significant digits)",
+            ) from error
+        return {"total": str(total), "count": state["count"] + 1}
 
     def emit(self, state: dict[str, Any], window: Window) -> None:
         """Write the window's total; the key makes a retried write land on the same item."""
         dynamodb_client().put_item(
             TableName=self.table_name,
             Item={
-                "pk": {"S": f"{self.source_name}#{window.shard_id}"},
+                "pk": {"S": f"{self.source_name}#{self.attribute}#{window.shard_id}"},
                 "sk": {"S": f"{window.start}#{window.part}"},
                 "windowStart": {"S": window.start},
                 "windowEnd": {"S": window.end},
                 "shardId": {"S": window.shard_id},
+                "attribute": {"S": self.attribute},
                 "total": {"N": state["total"]},
                 "count": {"N": str(state["count"])},
                 "part": {"S": window.part},
