@@ -20,8 +20,10 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 
+from lambda_blueprints import IotTopicToKinesis, KinesisFanOut
 from lambda_blueprints.testing import Clock, DeployedStack, LocalCloud, topic_matches
 from lambda_blueprints.testing.iot import (
+    MAX_PARTITION_KEY_CHARS,
     MAX_REPUBLISH_HOPS,
     IotMessage,
     UnsupportedSql,
@@ -518,6 +520,110 @@ def test_a_missing_stream_fails_its_action_only_and_runs_the_error_action(
     (run,) = [r for r in cloud.iot_rule_runs if r.rule == MISSING_RULE]
     assert run.actions == ("Kinesis", "Sqs")
     assert run.error_action_failed is None
+
+
+RACE_RULE = "race_positions"
+UNKEYED_RULE = "unkeyed_positions"
+
+
+@pytest.fixture(scope="module")
+def race_stack() -> Stack:
+    """The Alleycat ingestion: messages keyed by their raceId, plus a rule with no key."""
+    stack = _stack("RaceIngest")
+    race = KinesisFanOut(stack, "Race", shard_count=2)
+    IotTopicToKinesis(
+        stack,
+        "Ingest",
+        stream=race.stream,
+        topic_filter="bikes/+/position",
+        partition_key="${raceId}",
+        rule_name=RACE_RULE,
+    )
+    role = iam.Role(stack, "UnkeyedRole", assumed_by=iam.ServicePrincipal("iot.amazonaws.com"))
+    _rule(
+        stack,
+        "UnkeyedRule",
+        UNKEYED_RULE,
+        "SELECT * FROM 'bikes/+/unkeyed'",
+        iot.CfnTopicRule.ActionProperty(
+            kinesis=iot.CfnTopicRule.KinesisActionProperty(
+                stream_name=race.stream.stream_name, role_arn=role.role_arn
+            )
+        ),
+    )
+    return stack
+
+
+def all_stream_records(stream_name: str) -> list[Any]:
+    client = boto3.client("kinesis")
+    records: list[Any] = []
+    for shard in client.list_shards(StreamName=stream_name)["Shards"]:
+        iterator = client.get_shard_iterator(
+            StreamName=stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records.extend(client.get_records(ShardIterator=iterator)["Records"])
+    return records
+
+
+def error_documents(bucket: str) -> list[dict[str, Any]]:
+    s3 = boto3.client("s3")
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return [json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()) for o in listed]
+
+
+def test_a_templated_partition_key_keys_the_record(race_stack: Stack) -> None:
+    with LocalCloud() as cloud:
+        deployed = cloud.deploy(race_stack)
+
+        cloud.iot_publish("bikes/7/position", {"raceId": "race-42", "km": 3.5})
+
+        (record,) = all_stream_records(deployed.physical_id("Race/Stream"))
+        assert record["PartitionKey"] == "race-42"
+
+
+@pytest.mark.parametrize(
+    ("payload", "rendered"),
+    [
+        ({"km": 3.5}, ""),
+        ({"raceId": "r" * (MAX_PARTITION_KEY_CHARS + 1), "km": 3.5}, "r" * 257),
+    ],
+    ids=["field-missing", "longer-than-256"],
+)
+def test_a_partition_key_putrecord_rejects_fails_the_action_into_the_error_action(
+    race_stack: Stack, payload: dict[str, Any], rendered: str
+) -> None:
+    with LocalCloud() as cloud:
+        deployed = cloud.deploy(race_stack)
+
+        cloud.iot_publish("bikes/7/position", payload)
+
+        # Not a record under a random key: the message is kept by the error action only.
+        assert all_stream_records(deployed.physical_id("Race/Stream")) == []
+        (run,) = [r for r in cloud.iot_rule_runs if r.rule == RACE_RULE]
+        (failure,) = run.failures
+        assert failure["failedAction"] == "KinesisAction"
+        assert failure["failedResource"] == deployed.physical_id("Race/Stream")
+        assert f"Value {rendered!r} at 'partitionKey'" in failure["errorMessage"]
+        assert "length between 1 and 256" in failure["errorMessage"]
+        assert run.error_action_failed is None
+        (document,) = error_documents(deployed.physical_id("Ingest/ErrorBucket"))
+        assert document["ruleName"] == RACE_RULE
+        assert json.loads(base64.b64decode(document["base64OriginalPayload"])) == payload
+        assert document["failures"] == [failure]
+
+
+def test_an_absent_partition_key_is_a_new_uuid_per_message(race_stack: Stack) -> None:
+    with LocalCloud() as cloud:
+        deployed = cloud.deploy(race_stack)
+
+        cloud.iot_publish("bikes/7/unkeyed", {"km": 1})
+        cloud.iot_publish("bikes/7/unkeyed", {"km": 2})
+
+        keys = [r["PartitionKey"] for r in all_stream_records(deployed.physical_id("Race/Stream"))]
+        assert len(keys) == 2
+        assert len(set(keys)) == 2
+        assert all(len(key) == 36 for key in keys)
+        assert not [r.failures for r in cloud.iot_rule_runs if r.failures]
 
 
 def test_unknown_action_kinds_cannot_be_injected(

@@ -82,7 +82,11 @@ class IotTopicToKinesis(Construct):
         * Error bucket: private, bucket owner enforced, TLS-only, SSE-KMS with the AWS
           managed key (or ``encryption_key``), retained on stack deletion.
         * Alarms: any failed Kinesis action (``Failure``) and any failed error action
-          (``ErrorActionFailure``, a message lost) in a minute, by rule name.
+          (``ErrorActionFailure``, a message lost) in a minute, missing data not
+          breaching. AWS publishes these metrics with the dimensions ``RuleName`` and
+          ``ActionType``, and does not document the ``ActionType`` values, so each alarm
+          is a CloudWatch Metrics Insights query that sums the metric over every series
+          of the rule: ``SELECT SUM(Failure) FROM "AWS/IoT" WHERE RuleName = '<rule>'``.
 
     Args:
         scope: The parent construct.
@@ -100,7 +104,8 @@ class IotTopicToKinesis(Construct):
         error_bucket: An existing bucket for the failed messages; the construct grants
             ``s3:PutObject`` on its objects (and its key's ``kms:GenerateDataKey``).
         error_key: The object key of a failed message, a substitution template that must
-            contain ``${newuuid()}`` so that no failed message overwrites another.
+            contain the template ``${newuuid()}`` (not the bare text ``newuuid()``) so that
+            no failed message overwrites another.
         encryption_key: Customer managed key for the error bucket this construct creates.
         alarm_topic: SNS topic for the alarms' notifications.
         description: The rule description.
@@ -317,11 +322,8 @@ class IotTopicToKinesis(Construct):
                 self,
                 construct_id,
                 alarm_description=what,
-                metric=cloudwatch.Metric(
-                    namespace="AWS/IoT",
-                    metric_name=metric_name,
-                    dimensions_map={"RuleName": self.rule_name},
-                    statistic="Sum",
+                metric=cloudwatch.MathExpression(
+                    expression=_rule_metric_query(metric_name, self.rule.ref),
                     period=Duration.minutes(1),
                 ),
                 threshold=1,
@@ -331,6 +333,21 @@ class IotTopicToKinesis(Construct):
             )
             alarms[key] = _defaults.add_alarm_action(alarm, topic)
         return alarms
+
+
+def _rule_metric_query(metric_name: str, rule_name: str) -> str:
+    """A Metrics Insights query: the sum of a rule metric over all of the rule's series.
+
+    A metric alarm matches one exact dimension set, and AWS publishes the rule action
+    metrics with ``RuleName`` and ``ActionType`` without documenting the ``ActionType``
+    values: a ``RuleName``-only alarm would never see data. The query reads the namespace
+    without ``SCHEMA(...)`` so that every dimension set that has this ``RuleName`` counts;
+    a series counted twice cannot matter to an alarm at 1 or more.
+    """
+    return (
+        f'SELECT SUM({metric_name}) FROM "AWS/IoT" '  # noqa: S608 - a CloudWatch query
+        f"WHERE RuleName = '{rule_name}'"
+    )
 
 
 def check_topic_filter(prop: str, value: str) -> None:
@@ -463,10 +480,13 @@ def _check_error_key(value: str) -> None:
             f"error_key={value!r}: an S3 object key is 1 to {MAX_OBJECT_KEY_BYTES:,} bytes. "
             f"Use a template such as {DEFAULT_ERROR_KEY!r}."
         )
-    if "newuuid()" not in value:
+    # Only a ${...} template is substituted: a bare "newuuid()" is literal text, and every
+    # failed message would then overwrite the same object.
+    if not any(m.group(1).strip() == "newuuid()" for m in _TEMPLATE.finditer(value)):
         raise ValueError(
-            f"error_key={value!r} does not contain ${{newuuid()}}: two failed messages "
-            "with the same key overwrite each other. Add ${newuuid()} to the key."
+            f"error_key={value!r} does not contain ${{newuuid()}} as a substitution "
+            "template: two failed messages with the same key overwrite each other. Add "
+            f"${{newuuid()}} to the key, e.g. {DEFAULT_ERROR_KEY!r}."
         )
 
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, Names, RemovalPolicy, Size
+from aws_cdk import Annotations, Duration, Names, RemovalPolicy, Size, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
@@ -14,10 +14,11 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from lambda_blueprints import _defaults
-from lambda_blueprints._validation import check_duration_range, check_int_range
+from lambda_blueprints._validation import check_int_range
 from lambda_blueprints.constructs.stream_trigger import StreamTrigger
 
 MIB = 1024 * 1024
+GIB = 1024 * MIB
 #: Per shard: writes of up to 1,000 records/s or 1 MiB/s, whichever comes first.
 SHARD_WRITE_RECORDS_PER_SECOND = 1000
 SHARD_WRITE_BYTES_PER_SECOND = MIB
@@ -29,8 +30,32 @@ MAX_SHARED_CONSUMERS = 5
 #: Per stream: at most 20 registered (enhanced fan-out) consumers, each with its own
 #: 2 MiB/s per shard.
 MAX_ENHANCED_CONSUMERS = 20
+#: RegisterStreamConsumer: "only 5 consumers can be created simultaneously"; a 6th while 5
+#: are CREATING fails with LimitExceededException, so registrations are queued 5 wide.
+MAX_CONSUMERS_CREATING = 5
 #: A record is at most 1 MiB (data and partition key).
 MAX_RECORD_BYTES = MIB
+#: CloudFormation's AWS::Kinesis::Stream ShardCount is 1 to 100,000 (resource schema).
+MAX_SHARD_COUNT = 100_000
+#: RetentionPeriodHours is a whole number of hours, 24 hours to 365 days.
+MIN_RETENTION_HOURS = 24
+MAX_RETENTION_HOURS = 365 * 24
+#: Default shard quota per account and Region ("Quotas and limits", Kinesis Data Streams
+#: Developer Guide): 20,000 in these Regions, 1,000 or 6,000 in the others. Adjustable;
+#: one quota per account and Region, which the account's other streams use too.
+LARGE_QUOTA_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+LARGE_REGION_SHARD_QUOTA = 20_000
+SMALLEST_DEFAULT_SHARD_QUOTA = 1_000
+#: On-demand write capacity ("Quotas and limits", Data stream throughput): a new on-demand
+#: stream has 4 MB/s of writes and scales to at most 10 GB/s in LARGE_QUOTA_REGIONS, 200
+#: MB/s in the others unless AWS Support raises it (to at most 10 GB/s); the
+#: UpdateStreamWarmThroughput reference states the same ceiling as "10 GiBps". AWS writes
+#: MB and GB here but MiB for the per-shard rate: reading them as MiB and GiB never rejects
+#: a load AWS accepts. AWS documents no records/s figure per on-demand stream, so only
+#: bytes are checked (each shard still takes at most 1,000 records/s).
+ON_DEMAND_INITIAL_WRITE_BYTES_PER_SECOND = 4 * MIB
+ON_DEMAND_MAX_WRITE_BYTES_PER_SECOND = 10 * GIB
+ON_DEMAND_SMALL_REGION_MAX_WRITE_BYTES_PER_SECOND = 200 * MIB
 
 
 @dataclass(frozen=True)
@@ -80,12 +105,20 @@ class StreamCapacity:
     def describe(self) -> str:
         """A human summary, for logs and docs."""
         if self.shards is None:
-            mode = "on-demand (capacity follows the load; no shard sizing)"
+            mode = (
+                "on-demand: a new stream writes up to "
+                f"{ON_DEMAND_INITIAL_WRITE_BYTES_PER_SECOND // MIB} MiB/s, then takes up to "
+                "double its peak of the previous 30 days, to at most "
+                f"{ON_DEMAND_MAX_WRITE_BYTES_PER_SECOND // GIB} GiB/s of writes in "
+                f"{', '.join(LARGE_QUOTA_REGIONS)} "
+                f"({ON_DEMAND_SMALL_REGION_MAX_WRITE_BYTES_PER_SECOND // MIB} MiB/s by default "
+                "elsewhere)"
+            )
         else:
             mode = (
-                f"{self.shards} shard(s): writes up to "
+                f"{self.shards:,} shard(s): writes up to "
                 f"{self.shards * SHARD_WRITE_RECORDS_PER_SECOND:,} records/s or "
-                f"{self.shards} MiB/s; shared reads up to {2 * self.shards} MiB/s"
+                f"{self.shards:,} MiB/s; shared reads up to {2 * self.shards:,} MiB/s"
             )
         lines = [mode]
         if self.write_bytes_per_second is not None:
@@ -95,6 +128,9 @@ class StreamCapacity:
             )
         if self.write_utilization is not None:
             lines.append(f"write utilization: {self.write_utilization:.0%}")
+        elif self.shards is None and self.write_bytes_per_second is not None:
+            initial = self.write_bytes_per_second / ON_DEMAND_INITIAL_WRITE_BYTES_PER_SECOND
+            lines.append(f"share of the initial on-demand write capacity: {initial:.0%}")
         if self.shared_read_utilization is not None:
             lines.append(
                 f"shared read utilization ({self.shared_consumers} standard consumer(s)): "
@@ -122,24 +158,40 @@ class KinesisFanOut(Construct):
     Give the expected load (``records_per_second`` and ``average_record_size``) and the
     stream gets the fewest shards that carry it (1,000 records/s or 1 MiB/s of writes per
     shard); or give ``shard_count`` and it is checked against the load; or choose
-    ``on_demand``. Consumers are added with :meth:`add_consumer`: standard consumers poll
-    and share 2 MiB/s of reads per shard (at most 5 of them), enhanced fan-out consumers
-    each get their own 2 MiB/s per shard pushed to them (at most 20 per stream). A load the
+    ``on_demand``, and the load is checked against the on-demand maximum (10 GiB/s of
+    writes). Consumers are added with :meth:`add_consumer`: standard consumers poll and
+    share 2 MiB/s of reads per shard (at most 5 of them), enhanced fan-out consumers each
+    get their own 2 MiB/s per shard pushed to them (at most 20 per stream). A load the
     stream cannot carry is a synth-time error with the numbers; :attr:`capacity` summarizes
     what the stream carries.
 
     Resources defined:
         * ``Stream``: the data stream.
-        * For each consumer: a :class:`StreamTrigger` (and a registered ``Consumer`` for
-          enhanced fan-out).
+        * For each consumer: a :class:`StreamTrigger`.
+        * For each enhanced fan-out consumer (:meth:`add_consumer` or :meth:`reserve`):
+          ``<id>Registration/Consumer``, the registered consumer, and
+          ``<id>Registration/LagAlarm``.
         * ``IteratorAgeAlarm``, ``WriteThrottleAlarm``, ``ReadThrottleAlarm``.
 
     Default settings:
         * Stream: KMS encryption with the AWS managed key (or ``encryption_key``), 24 hours
           retention, retained when the stack is deleted.
+        * Shards: 1 to 100,000 (CloudFormation's range), whether given or derived from the
+          load. Above the default account shard quota (1,000 shards, the lowest of any
+          Region; 20,000 when the stack's Region is us-east-1, us-west-2 or eu-west-1) a
+          synth-time warning says to raise the quota before deploying.
+        * On-demand: a declared load above 10 GiB/s of writes is an error. A load above
+          the 4 MiB/s a new on-demand stream starts with, or above the 200 MiB/s maximum
+          outside us-east-1, us-west-2 and eu-west-1, is a synth-time warning.
+        * Enhanced fan-out consumers: registered at most 5 at a time (each one after the
+          consumer registered 5 before it), as RegisterStreamConsumer requires.
         * Alarms: the oldest unread record older than half the retention (standard
-          consumers); writes or reads throttled in 5 consecutive minutes. Each consumer also
-          has its own StreamTrigger alarms (errors, throttles, iterator age, failures).
+          consumers, ``GetRecords.IteratorAgeMilliseconds``); for each enhanced fan-out
+          consumer, its ``SubscribeToShardEvent.MillisBehindLatest`` (Maximum, 1 minute)
+          at half the retention; writes or reads throttled in 5 consecutive minutes; all
+          treat missing data as not breaching. Each consumer added with
+          :meth:`add_consumer` also has its own StreamTrigger alarms (errors, throttles,
+          iterator age, failures).
 
     Args:
         scope: The parent construct.
@@ -147,10 +199,11 @@ class KinesisFanOut(Construct):
         records_per_second: Expected peak writes, records per second.
         average_record_size: Expected average record size (data and partition key), at
             most 1 MiB.
-        shard_count: Provisioned shards; checked against the declared load. Defaults to the
-            fewest that carry it.
+        shard_count: Provisioned shards, 1 to 100,000; checked against the declared load.
+            Defaults to the fewest that carry it.
         on_demand: On-demand capacity mode instead of provisioned shards.
-        retention: How long records stay, 24 hours-365 days. Defaults to 24 hours.
+        retention: How long records stay, a whole number of hours from 24 hours to 365
+            days. Defaults to 24 hours.
         encryption_key: Customer managed key for the stream.
         alarm_topic: SNS topic for every alarm, the consumers' included.
         removal_policy: What happens to the stream when it leaves the stack. Defaults to
@@ -177,18 +230,23 @@ class KinesisFanOut(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         record_bytes = _check_load(records_per_second, average_record_size)
-        check_duration_range("retention", retention, 24 * 3600, 365 * 24 * 3600)
+        _check_retention(retention)
         if on_demand and shard_count is not None:
             raise ValueError(
                 f"shard_count={shard_count} and on_demand=True: an on-demand stream has no "
                 "fixed shard count. Remove one of them."
             )
-        if not on_demand:
+        region = Stack.of(self).region
+        if on_demand:
+            if records_per_second is not None and record_bytes is not None:
+                self._check_on_demand_load(records_per_second, record_bytes, region)
+        else:
             shard_count = _check_shards(shard_count, records_per_second, record_bytes)
+            self._warn_above_shard_quota(shard_count, region)
         self._retention = retention
         self._alarm_topic = alarm_topic
         self._shared = 0
-        self._enhanced = 0
+        self._registrations: list[kinesis.CfnStreamConsumer] = []
         self._records_per_second = records_per_second
         self._record_bytes = record_bytes
         self._shards = None if on_demand else shard_count
@@ -218,7 +276,8 @@ class KinesisFanOut(Construct):
         #: The consumers added with :meth:`add_consumer`, by construct id.
         self.consumers: dict[str, StreamTrigger] = {}
         #: The stream's alarms, by role: ``iterator_age``, ``write_throttles``,
-        #: ``read_throttles``.
+        #: ``read_throttles``, and ``consumer_lag:<construct id>`` for each enhanced
+        #: fan-out consumer.
         self.alarms: dict[str, cloudwatch.Alarm] = self._stream_alarms()
 
     @property
@@ -234,7 +293,7 @@ class KinesisFanOut(Construct):
             records_per_second=self._records_per_second,
             record_bytes=self._record_bytes,
             shared_consumers=self._shared,
-            enhanced_consumers=self._enhanced,
+            enhanced_consumers=len(self._registrations),
         )
 
     def add_consumer(
@@ -245,7 +304,8 @@ class KinesisFanOut(Construct):
         Args:
             construct_id: The consumer's construct id.
             enhanced_fan_out: Register an enhanced fan-out consumer (dedicated 2 MiB/s per
-                shard, records pushed) instead of polling the shared throughput.
+                shard, records pushed) instead of polling the shared throughput; it gets a
+                lag alarm (see :meth:`reserve`).
             **trigger_props: :class:`StreamTrigger` props (``handler`` or ``function``,
                 batch size, retries, window...). The stream, its retention and the alarm
                 topic are set here.
@@ -274,26 +334,43 @@ class KinesisFanOut(Construct):
         For readers that :meth:`add_consumer` does not build: a
         ``TumblingWindowAggregator``, a Firehose delivery stream (a standard consumer),
         Kinesis Data Analytics. With ``enhanced_fan_out`` the consumer is registered and
-        returned, to hand to the reader (``consumer=``).
+        returned, to hand to the reader (``consumer=``), and alarmed: its
+        ``SubscribeToShardEvent.MillisBehindLatest`` at half the retention, in
+        :attr:`alarms` as ``consumer_lag:<construct_id>``.
 
         Raises:
             ValueError: When the stream has no room for another consumer of that kind.
         """
         if enhanced_fan_out:
-            if self._enhanced + 1 > MAX_ENHANCED_CONSUMERS:
+            count = len(self._registrations) + 1
+            if count > MAX_ENHANCED_CONSUMERS:
                 raise ValueError(
                     f"add_consumer({construct_id!r}, enhanced_fan_out=True) would make "
-                    f"{self._enhanced + 1} enhanced fan-out consumers; a stream allows at "
-                    f"most {MAX_ENHANCED_CONSUMERS}."
+                    f"{count} enhanced fan-out consumers; a stream allows at most "
+                    f"{MAX_ENHANCED_CONSUMERS}."
                 )
             consumer_scope = Construct(self, f"{construct_id}Registration")
-            self._enhanced += 1
-            return kinesis.StreamConsumer(
+            consumer_name = Names.unique_resource_name(consumer_scope, max_length=128)
+            consumer = kinesis.StreamConsumer(
                 consumer_scope,
                 "Consumer",
                 stream=self.stream,
-                stream_consumer_name=Names.unique_resource_name(consumer_scope, max_length=128),
+                stream_consumer_name=consumer_name,
             )
+            registration = consumer.node.default_child
+            assert isinstance(registration, kinesis.CfnStreamConsumer)  # noqa: S101
+            if count > MAX_CONSUMERS_CREATING:
+                # Each registration waits for the one 5 before it: every chain (n, n+5,
+                # n+10...) has at most one CREATING, so at most 5 are, and 5 still run in
+                # parallel rather than one after another.
+                registration.node.add_dependency(
+                    self._registrations[count - 1 - MAX_CONSUMERS_CREATING]
+                )
+            self._registrations.append(registration)
+            self.alarms[f"consumer_lag:{construct_id}"] = self._lag_alarm(
+                consumer_scope, consumer_name
+            )
+            return consumer
         self._check_shared_read(construct_id)
         self._shared += 1
         return None
@@ -318,6 +395,86 @@ class KinesisFanOut(Construct):
                 f"which share {supply / MIB:.2f} MiB/s. Use enhanced_fan_out=True, or "
                 f"shard_count={needed}."
             )
+
+    def _check_on_demand_load(
+        self, records_per_second: int, record_bytes: int, region: str
+    ) -> None:
+        load = records_per_second * record_bytes
+        declared = (
+            f"records_per_second={records_per_second:,} x average_record_size="
+            f"{record_bytes:,} bytes ({load / MIB:,.2f} MiB/s)"
+        )
+        if load > ON_DEMAND_MAX_WRITE_BYTES_PER_SECOND:
+            raise ValueError(
+                f"on_demand=True with {declared}: an on-demand stream writes at most "
+                f"{ON_DEMAND_MAX_WRITE_BYTES_PER_SECOND // GIB} GiB/s "
+                f"({ON_DEMAND_MAX_WRITE_BYTES_PER_SECOND // MIB:,} MiB/s). Split the load over "
+                "several streams, or remove on_demand for provisioned shards "
+                f"(shard_count={shards_for(records_per_second, record_bytes):,})."
+            )
+        if load > ON_DEMAND_INITIAL_WRITE_BYTES_PER_SECOND:
+            Annotations.of(self).add_warning_v2(
+                "lambda-blueprints:onDemandInitialCapacity",
+                f"on_demand=True with {declared}: a new on-demand stream starts with "
+                f"{ON_DEMAND_INITIAL_WRITE_BYTES_PER_SECOND // MIB} MiB/s of write capacity "
+                "and grows to double its peak of the previous 30 days; writes that more than "
+                "double within 15 minutes are throttled. Ramp the load up, warm the stream "
+                "(UpdateStreamWarmThroughput, in On-demand Advantage accounts), or remove "
+                "on_demand for provisioned shards "
+                f"(shard_count={shards_for(records_per_second, record_bytes):,}).",
+            )
+        regional_max = ON_DEMAND_SMALL_REGION_MAX_WRITE_BYTES_PER_SECOND
+        if load > regional_max and (
+            Token.is_unresolved(region) or region not in LARGE_QUOTA_REGIONS
+        ):
+            Annotations.of(self).add_warning_v2(
+                "lambda-blueprints:onDemandRegionalMaximum",
+                f"on_demand=True with {declared}: outside {', '.join(LARGE_QUOTA_REGIONS)} an "
+                f"on-demand stream scales to at most {regional_max // MIB} MiB/s of writes "
+                "unless AWS Support raises it. Deploy to one of those Regions, ask for the "
+                "increase first, or remove on_demand for provisioned shards.",
+            )
+
+    def _warn_above_shard_quota(self, shard_count: int, region: str) -> None:
+        if Token.is_unresolved(shard_count):
+            return
+        known_large = not Token.is_unresolved(region) and region in LARGE_QUOTA_REGIONS
+        quota = LARGE_REGION_SHARD_QUOTA if known_large else SMALLEST_DEFAULT_SHARD_QUOTA
+        if shard_count > quota:
+            Annotations.of(self).add_warning_v2(
+                "lambda-blueprints:shardQuota",
+                f"shard_count={shard_count:,} is above the default Kinesis shard quota of an "
+                f"account: {LARGE_REGION_SHARD_QUOTA:,} shards in "
+                f"{', '.join(LARGE_QUOTA_REGIONS)}, {SMALLEST_DEFAULT_SHARD_QUOTA:,} or 6,000 "
+                "in the other Regions, one quota per account and Region that other streams "
+                "use too. Raise the quota (Service Quotas) before deploying, or creating the "
+                "stream fails with LimitExceededException.",
+            )
+
+    def _lag_alarm(self, consumer_scope: Construct, consumer_name: str) -> cloudwatch.Alarm:
+        # GetRecords.IteratorAgeMilliseconds only covers polling consumers: an enhanced
+        # fan-out reader's lag is published per ConsumerName instead.
+        alarm = cloudwatch.Alarm(
+            consumer_scope,
+            "LagAlarm",
+            alarm_description=f"The enhanced fan-out consumer {consumer_name} falls behind: "
+            "the last record pushed to it is older than half the stream's retention.",
+            metric=cloudwatch.Metric(
+                namespace="AWS/Kinesis",
+                metric_name="SubscribeToShardEvent.MillisBehindLatest",
+                dimensions_map={
+                    "StreamName": self.stream.stream_name,
+                    "ConsumerName": consumer_name,
+                },
+                statistic="Maximum",
+                period=Duration.minutes(1),
+            ),
+            threshold=self._retention.to_seconds() // 2 * 1000,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        return _defaults.add_alarm_action(alarm, self._alarm_topic)
 
     def _stream_alarms(self) -> dict[str, cloudwatch.Alarm]:
         half_retention = self._retention.to_seconds() // 2
@@ -381,6 +538,22 @@ def _check_load(records_per_second: int | None, average_record_size: Size | None
     return record_bytes
 
 
+def _check_retention(retention: Duration) -> None:
+    seconds = retention.to_seconds(integral=False)
+    if Token.is_unresolved(seconds):
+        return
+    hours = seconds / 3600
+    # CloudFormation's RetentionPeriodHours is an integer: a part hour would otherwise fail
+    # later, in aws-cdk-lib, with an error that names neither the prop nor the range.
+    if hours != int(hours) or not MIN_RETENTION_HOURS <= hours <= MAX_RETENTION_HOURS:
+        nearest = min(max(math.ceil(hours), MIN_RETENTION_HOURS), MAX_RETENTION_HOURS)
+        raise ValueError(
+            f"retention={retention.to_human_string()} ({hours:g} hours) is out of range: a "
+            f"stream keeps records for a whole number of hours from {MIN_RETENTION_HOURS} to "
+            f"{MAX_RETENTION_HOURS:,} (365 days). Use e.g. retention=Duration.hours({nearest})."
+        )
+
+
 def _check_shards(
     shard_count: int | None, records_per_second: int | None, record_bytes: int | None
 ) -> int:
@@ -395,8 +568,20 @@ def _check_shards(
                 "shard_count=None with no declared load: give records_per_second and "
                 "average_record_size, a shard_count, or on_demand=True."
             )
+        assert records_per_second is not None and record_bytes is not None  # noqa: S101
+        _check_shard_range(
+            needed,
+            f"records_per_second={records_per_second:,} of average_record_size="
+            f"{record_bytes:,} bytes ({records_per_second * record_bytes / MIB:,.2f} MiB/s) "
+            f"need shard_count={needed:,}, which",
+            fix="Split the load over several streams.",
+        )
         return needed
-    check_int_range("shard_count", shard_count, 1, 10_000)
+    _check_shard_range(
+        shard_count,
+        f"shard_count={shard_count!r}",
+        fix="Give a shard_count in that range, or on_demand=True.",
+    )
     if needed is not None and shard_count < needed:
         assert records_per_second is not None and record_bytes is not None  # noqa: S101
         raise ValueError(
@@ -407,3 +592,14 @@ def _check_shards(
             "on_demand=True."
         )
     return shard_count
+
+
+def _check_shard_range(value: int, subject: str, *, fix: str) -> None:
+    """One range for a given and a derived shard count: CloudFormation's ShardCount."""
+    if Token.is_unresolved(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SHARD_COUNT:
+        raise ValueError(
+            f"{subject} is out of range: a stream has a whole number of shards from 1 to "
+            f"{MAX_SHARD_COUNT:,} (CloudFormation's ShardCount). {fix}"
+        )

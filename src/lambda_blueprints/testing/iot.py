@@ -7,7 +7,9 @@ start with a wildcard never match ``$`` topics). For each rule whose ``WHERE`` h
 ``SELECT`` result goes to every action of the rule, in order:
 
 * ``Kinesis``: ``PutRecord`` to ``StreamName``; ``PartitionKey`` is a substitution
-  template, a new UUID when absent.
+  template, a new UUID only when the parameter is absent. A key that renders empty (a
+  template of a missing field) or longer than 256 characters fails the action, as
+  ``PutRecord`` rejects it, and the error action runs.
 * ``Sqs``: ``SendMessage`` to ``QueueUrl``, the body base64-encoded when ``UseBase64``.
 * ``Lambda``: an asynchronous invocation of ``FunctionArn`` with the result as event; the
   function's ``EventInvokeConfig`` (retries, on-failure destination) applies as it does
@@ -34,7 +36,9 @@ local clock), ``newuuid()`` and ``clientid()``. A missing field is *undefined*: 
 comparison with it is not true, and a ``SELECT`` leaves it out. Values of different types
 never compare equal nor ordered. Substitution templates (``${...}``) in action parameters
 take the same expressions, evaluated on the original message. Anything else raises
-``NotImplementedError`` at deploy time, naming the rule and the SQL.
+``NotImplementedError`` at deploy time, naming the rule and the SQL. UNSPECIFIED: AWS does
+not document what an undefined value renders to in a template; the local engine renders it
+as an empty string.
 
 Left out: other SQL functions, operators and clauses (``SET``, ``CASE``, arithmetic,
 array indexes, ``get_*`` lookups), the differences between SQL versions (nested paths
@@ -72,6 +76,8 @@ SUPPORTED_ACTIONS = ("Kinesis", "Sqs", "Lambda", "S3", "Republish", "Firehose")
 MAX_REPUBLISH_HOPS = 10
 #: ``clientid()`` of a message that did not come from an MQTT client, as AWS reports it.
 NO_CLIENT_ID = "n/a"
+#: PutRecord takes a partition key of 1 to 256 characters.
+MAX_PARTITION_KEY_CHARS = 256
 #: Rule names CloudFormation accepts.
 RULE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_]+$")
 _FIREHOSE_SEPARATORS = frozenset({"\n", "\t", "\r\n", ","})
@@ -914,7 +920,21 @@ class IotCore:
         self, rule: TopicRule, values: Mapping[str, Any], output: bytes, message: IotMessage
     ) -> str:
         stream = str(values["StreamName"])
-        key = str(values.get("PartitionKey") or uuid.uuid4())
+        # Only an absent PartitionKey means a new UUID: a template that renders empty is an
+        # empty key, which PutRecord rejects; it must not pass as a random shard's record.
+        given = values.get("PartitionKey")
+        key = str(uuid.uuid4()) if given is None else str(given)
+        if not 1 <= len(key) <= MAX_PARTITION_KEY_CHARS:
+            # AWS does not document the wording of this rejection: this one names the
+            # constraint, as the service's validation errors do.
+            raise ActionFailedError(
+                stream,
+                f"Failed to put record to Kinesis stream {stream}. The error received was "
+                f"1 validation error detected: Value {key!r} at 'partitionKey' failed to "
+                "satisfy constraint: Member must have length between 1 and "
+                f"{MAX_PARTITION_KEY_CHARS}. Message arrived on: {message.topic}, Action: "
+                "kinesis",
+            )
         try:
             self._cloud.client("kinesis").put_record(
                 StreamName=stream, Data=output, PartitionKey=key
@@ -1149,6 +1169,7 @@ def _generated_name(stack_name: str, logical_id: str) -> str:
 
 
 __all__ = [
+    "MAX_PARTITION_KEY_CHARS",
     "MAX_REPUBLISH_HOPS",
     "NO_CLIENT_ID",
     "SUPPORTED_ACTIONS",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from cfnlint.api import ManualArgs, lint_file
 from syrupy.assertion import SnapshotAssertion
 
 from lambda_blueprints import IotTopicToKinesis, KinesisFanOut
@@ -225,11 +228,14 @@ def test_error_bucket_is_private_encrypted_tls_only_and_retained(new_stack: NewS
     )
 
 
-def test_alarms_watch_action_and_error_action_failures_by_rule(new_stack: NewStack) -> None:
+def test_alarms_sum_action_and_error_action_failures_over_every_action_type(
+    new_stack: NewStack,
+) -> None:
     stack = new_stack()
     topic = sns.Topic(stack, "Alarms", enforce_ssl=True)
     construct = ingest(stack, rule_name="alleycatIngest", alarm_topic=topic)
     template = Template.from_stack(stack)
+    rule_id = stack.get_logical_id(construct.rule)
 
     assert set(construct.alarms) == {"action_failures", "error_action_failures"}
     template.resource_count_is("AWS::CloudWatch::Alarm", 2)
@@ -237,11 +243,27 @@ def test_alarms_watch_action_and_error_action_failures_by_rule(new_stack: NewSta
         template.has_resource_properties(
             "AWS::CloudWatch::Alarm",
             {
-                "Namespace": "AWS/IoT",
-                "MetricName": metric,
-                "Dimensions": [{"Name": "RuleName", "Value": "alleycatIngest"}],
-                "Statistic": "Sum",
-                "Period": 60,
+                # A Metrics Insights query, not one dimension set: AWS publishes these
+                # metrics per RuleName and ActionType.
+                "Metrics": [
+                    {
+                        "Expression": {
+                            "Fn::Join": [
+                                "",
+                                [
+                                    f'SELECT SUM({metric}) FROM "AWS/IoT" WHERE RuleName = \'',  # noqa: S608
+                                    {"Ref": rule_id},
+                                    "'",
+                                ],
+                            ]
+                        },
+                        "Id": "expr_1",
+                        "Period": 60,
+                        "ReturnData": True,
+                    }
+                ],
+                "MetricName": Match.absent(),
+                "Dimensions": Match.absent(),
                 "Threshold": 1,
                 "EvaluationPeriods": 1,
                 "ComparisonOperator": "GreaterThanOrEqualToThreshold",
@@ -250,6 +272,19 @@ def test_alarms_watch_action_and_error_action_failures_by_rule(new_stack: NewSta
                 "OKActions": [{"Ref": Match.string_like_regexp("^Alarms")}],
             },
         )
+    Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
+
+
+def test_lint_clean(new_stack: NewStack, tmp_path: Path) -> None:
+    stack = new_stack()
+    race = KinesisFanOut(stack, "Race", shard_count=1)
+    IotTopicToKinesis(stack, "Ingest", stream=race.stream, topic_filter=TOPIC)
+    template_file = tmp_path / "template.json"
+    template_file.write_text(json.dumps(Template.from_stack(stack).to_json()))
+
+    matches = lint_file(template_file, config=ManualArgs(ignore_checks=["W3005"]))
+
+    assert [str(m) for m in matches] == []
 
 
 def test_customer_managed_keys_grant_generate_data_key(new_stack: NewStack) -> None:
@@ -491,7 +526,20 @@ def test_nag_clean(new_stack: NewStack, bring_your_own_bucket: bool) -> None:
         ({"rule_name": "alleycat-ingest"}, r"rule_name='alleycat-ingest' is not a rule name"),
         ({"rule_name": "r" * 129}, r"1 to 128 letters"),
         ({"rule_name": ""}, r"rule_name='' is not a rule name"),
-        ({"error_key": "${topic()}/${timestamp()}"}, r"does not contain \$\{newuuid\(\)\}"),
+        (
+            {"error_key": "${topic()}/${timestamp()}"},
+            r"error_key='\$\{topic\(\)\}/\$\{timestamp\(\)\}' does not contain "
+            r"\$\{newuuid\(\)\} as a substitution template",
+        ),
+        (
+            {"error_key": "failed/newuuid().json"},
+            r"^error_key='failed/newuuid\(\)\.json' does not contain \$\{newuuid\(\)\} as a "
+            r"substitution template: .*e\.g\. '\$\{topic\(\)\}/\$\{timestamp\(\)\}-\$\{newuuid",
+        ),
+        (
+            {"error_key": "failed/${newuuid}.json"},
+            r"^error_key='failed/\$\{newuuid\}\.json' does not contain \$\{newuuid\(\)\}",
+        ),
         ({"error_key": ""}, r"error_key='': an S3 object key is 1 to 1,024 bytes"),
         ({"error_key": "k" * 1025 + "${newuuid()}"}, r"1 to 1,024 bytes"),
         ({"error_key": "${topic()/${newuuid()}"}, r"unclosed or empty substitution"),

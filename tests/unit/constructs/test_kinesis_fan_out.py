@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from aws_cdk import App, DefaultStackSynthesizer, Duration, Size, Stack
+from aws_cdk import App, DefaultStackSynthesizer, Duration, Environment, Size, Stack
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk.assertions import Match, Template
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from cfnlint.api import ManualArgs, lint_file
 from syrupy.assertion import SnapshotAssertion
 
 from lambda_blueprints import KinesisFanOut
@@ -22,6 +25,22 @@ from tests.conftest import CDK_CONTEXT, normalize_template
 
 NewStack = Callable[..., Stack]
 HANDLER = "runtime.window_totals.handler.lambda_handler"
+
+
+def stack_in(region: str) -> Stack:
+    return Stack(
+        App(context=CDK_CONTEXT),
+        "RegionalStack",
+        env=Environment(account="123456789012", region=region),
+        synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+    )
+
+
+def warnings(stack: Stack) -> list[str]:
+    return [
+        str(m.entry.data)
+        for m in Annotations.from_stack(stack).find_warning("*", Match.any_value())
+    ]
 
 
 def inline(stack: Stack, name: str) -> lambda_.Function:
@@ -88,7 +107,120 @@ def test_on_demand_streams_have_no_shard_count(new_stack: NewStack) -> None:
         },
     )
     assert fan_out.capacity.shards is None
-    assert "on-demand" in fan_out.capacity.describe()
+    assert fan_out.capacity.describe().splitlines()[0] == (
+        "on-demand: a new stream writes up to 4 MiB/s, then takes up to double its peak of "
+        "the previous 30 days, to at most 10 GiB/s of writes in us-east-1, us-west-2, "
+        "eu-west-1 (200 MiB/s by default elsewhere)"
+    )
+    assert warnings(stack) == []
+
+
+def test_on_demand_load_within_the_initial_capacity_is_not_warned_about(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    fan_out = KinesisFanOut(
+        stack,
+        "Events",
+        on_demand=True,
+        records_per_second=4_096,
+        average_record_size=Size.kibibytes(1),
+    )
+
+    assert warnings(stack) == []
+    assert "share of the initial on-demand write capacity: 100%" in fan_out.capacity.describe()
+
+
+def test_on_demand_load_above_the_initial_capacity_is_warned_about(new_stack: NewStack) -> None:
+    stack = new_stack()
+    KinesisFanOut(
+        stack,
+        "Events",
+        on_demand=True,
+        records_per_second=10_000,
+        average_record_size=Size.kibibytes(1),
+    )
+
+    (warning,) = warnings(stack)
+    assert warning.startswith(
+        "on_demand=True with records_per_second=10,000 x average_record_size=1,024 bytes "
+        "(9.77 MiB/s): a new on-demand stream starts with 4 MiB/s of write capacity"
+    )
+    assert "shard_count=10" in warning
+
+
+@pytest.mark.parametrize(("region", "warned"), [("eu-central-1", True), ("us-east-1", False)])
+def test_on_demand_load_above_200_mib_is_warned_about_outside_the_large_regions(
+    region: str, warned: bool
+) -> None:
+    stack = stack_in(region)
+    KinesisFanOut(
+        stack,
+        "Events",
+        on_demand=True,
+        records_per_second=300_000,
+        average_record_size=Size.kibibytes(1),
+    )
+
+    regional = [w for w in warnings(stack) if "at most 200 MiB/s of writes" in w]
+    assert bool(regional) is warned
+    assert any("starts with 4 MiB/s" in w for w in warnings(stack))
+
+
+def test_the_largest_on_demand_load_is_accepted(new_stack: NewStack) -> None:
+    stack = new_stack()
+    KinesisFanOut(
+        stack,
+        "Events",
+        on_demand=True,
+        records_per_second=10 * 1024,
+        average_record_size=Size.mebibytes(1),
+    )
+
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Kinesis::Stream", {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}}
+    )
+
+
+def test_explicit_shard_counts_up_to_the_cloudformation_maximum_are_accepted(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    KinesisFanOut(stack, "Race", shard_count=100_000)
+
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Kinesis::Stream", {"ShardCount": 100_000}
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "shards", "warned"),
+    [
+        (None, 1_000, False),
+        (None, 1_001, True),
+        ("eu-central-1", 1_001, True),
+        ("us-east-1", 20_000, False),
+        ("us-east-1", 20_001, True),
+    ],
+)
+def test_shards_above_the_default_account_quota_are_warned_about(
+    new_stack: NewStack, region: str | None, shards: int, warned: bool
+) -> None:
+    stack = new_stack() if region is None else stack_in(region)
+    KinesisFanOut(stack, "Race", shard_count=shards)
+
+    quota = [w for w in warnings(stack) if "default Kinesis shard quota" in w]
+    assert bool(quota) is warned
+    if warned:
+        assert quota[0].startswith(f"shard_count={shards:,} is above the default Kinesis")
+        assert "Raise the quota" in quota[0]
+
+
+def test_a_derived_shard_count_above_the_quota_is_warned_about(new_stack: NewStack) -> None:
+    stack = new_stack()
+    KinesisFanOut(stack, "Race", records_per_second=2_000_000, average_record_size=Size.bytes(100))
+
+    assert any(w.startswith("shard_count=2,000 is above the default") for w in warnings(stack))
 
 
 def test_enhanced_fan_out_consumers_read_through_their_registration(new_stack: NewStack) -> None:
@@ -106,6 +238,87 @@ def test_enhanced_fan_out_consumers_read_through_their_registration(new_stack: N
     assert fan_out.capacity.enhanced_consumers == 1
     assert fan_out.capacity.shared_consumers == 1
     assert set(fan_out.consumers) == {"Leaderboard", "Archive"}
+
+
+def test_enhanced_fan_out_registrations_are_created_five_at_a_time(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    fan_out = KinesisFanOut(stack, "Race", shard_count=1)
+    consumers = [fan_out.reserve(f"Reader{n}", enhanced_fan_out=True) for n in range(7)]
+    template = Template.from_stack(stack).to_json()["Resources"]
+
+    def logical_id(n: int) -> str:
+        consumer = consumers[n]
+        assert consumer is not None
+        return stack.get_logical_id(consumer.node.default_child)  # type: ignore[arg-type]
+
+    depends_on = [template[logical_id(n)].get("DependsOn") for n in range(7)]
+    assert depends_on == [None] * 5 + [[logical_id(0)], [logical_id(1)]]
+    assert fan_out.capacity.enhanced_consumers == 7
+
+
+def test_enhanced_fan_out_consumers_alarm_on_their_lag(new_stack: NewStack) -> None:
+    stack = new_stack()
+    topic = sns.Topic(stack, "Alarms", enforce_ssl=True)
+    fan_out = KinesisFanOut(
+        stack, "Race", shard_count=1, retention=Duration.hours(48), alarm_topic=topic
+    )
+    fan_out.add_consumer("Leaderboard", enhanced_fan_out=True, handler=HANDLER)
+    fan_out.reserve("Standings", enhanced_fan_out=True)
+    fan_out.reserve("Archive")
+    template = Template.from_stack(stack)
+    resources = template.to_json()["Resources"]
+    names = {
+        logical_id: r["Properties"]["ConsumerName"]
+        for logical_id, r in resources.items()
+        if r["Type"] == "AWS::Kinesis::StreamConsumer"
+    }
+
+    assert {k for k in fan_out.alarms if k.startswith("consumer_lag:")} == {
+        "consumer_lag:Leaderboard",
+        "consumer_lag:Standings",
+    }
+    for key, construct_id in (("Leaderboard", "Leaderboard"), ("Standings", "Standings")):
+        alarm = fan_out.alarms[f"consumer_lag:{key}"]
+        assert alarm.node.path == f"TestStack/Race/{construct_id}Registration/LagAlarm"
+        (name,) = [n for logical_id, n in names.items() if construct_id in logical_id]
+        template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "Namespace": "AWS/Kinesis",
+                "MetricName": "SubscribeToShardEvent.MillisBehindLatest",
+                "Dimensions": [
+                    {"Name": "ConsumerName", "Value": name},
+                    {
+                        "Name": "StreamName",
+                        "Value": {"Ref": Match.string_like_regexp("^RaceStream")},
+                    },
+                ],
+                "Statistic": "Maximum",
+                "Period": 60,
+                "Threshold": 24 * 3600 * 1000,
+                "EvaluationPeriods": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [{"Ref": Match.string_like_regexp("^Alarms")}],
+                "OKActions": [{"Ref": Match.string_like_regexp("^Alarms")}],
+            },
+        )
+
+
+def test_many_consumers_lint_clean(new_stack: NewStack, tmp_path: Path) -> None:
+    stack = new_stack()
+    fan_out = KinesisFanOut(stack, "Race", shard_count=2)
+    for n in range(7):
+        fan_out.reserve(f"Reader{n}", enhanced_fan_out=True)
+    fan_out.add_consumer("Archive", handler=HANDLER)
+    template_file = tmp_path / "template.json"
+    template_file.write_text(json.dumps(Template.from_stack(stack).to_json()))
+
+    matches = lint_file(template_file, config=ManualArgs(ignore_checks=["W3005"]))
+
+    assert [str(m) for m in matches] == []
 
 
 def test_stream_alarms_watch_age_and_throttling(new_stack: NewStack) -> None:
@@ -141,13 +354,14 @@ def test_snapshot(new_stack: NewStack, snapshot_json: SnapshotAssertion) -> None
         stack, "Race", records_per_second=1_000, average_record_size=Size.kibibytes(1)
     )
     fan_out.add_consumer("Leaderboard", enhanced_fan_out=True, handler=HANDLER)
-    assert normalize_template(Template.from_stack(stack).to_json()) == snapshot_json
+    assert normalize_template(dict(Template.from_stack(stack).to_json())) == snapshot_json
 
 
 def test_nag_clean_with_both_kinds_of_consumer(new_stack: NewStack) -> None:
     stack = new_stack()
     fan_out = KinesisFanOut(stack, "Race", shard_count=2)
     fan_out.add_consumer("Leaderboard", enhanced_fan_out=True, handler=HANDLER)
+    fan_out.reserve("Standings", enhanced_fan_out=True)
     fan_out.add_consumer("Archive", handler=HANDLER)
     findings = [
         v.rule_name
@@ -171,12 +385,47 @@ def test_nag_clean_with_both_kinds_of_consumer(new_stack: NewStack) -> None:
             {"records_per_second": 10, "average_record_size": Size.mebibytes(2)},
             r"average_record_size=2,097,152 bytes .*1 to 1,048,576",
         ),
-        ({"shard_count": 0}, r"shard_count=0 is out of range"),
-        ({"shard_count": 1, "retention": Duration.hours(12)}, r"retention=12 hours"),
-        ({"shard_count": 1, "retention": Duration.days(366)}, r"retention=366 days"),
+        ({"shard_count": 0}, r"^shard_count=0 is out of range: .* from 1 to 100,000 .*Give a"),
+        (
+            {"shard_count": 100_001},
+            r"^shard_count=100001 is out of range: .* from 1 to 100,000 \(CloudFormation",
+        ),
+        (
+            {"records_per_second": 10_000_000, "average_record_size": Size.mebibytes(1)},
+            r"^records_per_second=10,000,000 of average_record_size=1,048,576 bytes .*need "
+            r"shard_count=10,000,000, which is out of range: .* from 1 to 100,000 .*Split",
+        ),
+        (
+            {"shard_count": 1, "retention": Duration.hours(12)},
+            r"^retention=12 hours \(12 hours\) is out of range: .* from 24 to 8,760 .*"
+            r"Duration.hours\(24\)",
+        ),
+        (
+            {"shard_count": 1, "retention": Duration.days(366)},
+            r"^retention=366 days \(8784 hours\) is out of range: .* from 24 to 8,760",
+        ),
+        (
+            {"shard_count": 1, "retention": Duration.minutes(1470)},
+            r"^retention=1 day 30 minutes \(24.5 hours\) is out of range: .*whole number of "
+            r"hours from 24 to 8,760 .*Duration.hours\(25\)",
+        ),
+        (
+            {"shard_count": 1, "retention": Duration.seconds(86_401)},
+            r"^retention=1 day 1 second \(24.0003 hours\) is out of range",
+        ),
         (
             {"records_per_second": 0, "average_record_size": Size.bytes(10)},
-            r"records_per_second=0",
+            r"^records_per_second=0 is out of range: .* from 1 to 10,000,000",
+        ),
+        (
+            {
+                "on_demand": True,
+                "records_per_second": 10 * 1024 + 1,
+                "average_record_size": Size.mebibytes(1),
+            },
+            r"^on_demand=True with records_per_second=10,241 x average_record_size=1,048,576 "
+            r"bytes \(10,241.00 MiB/s\): an on-demand stream writes at most 10 GiB/s "
+            r"\(10,240 MiB/s\)\. .*shard_count=10,241",
         ),
     ],
 )
