@@ -482,6 +482,16 @@ def test_timestamp_expressions_follow_java_date_time_patterns(pattern: str, expe
             "y=2018/",
             "err/processing-failed/2018/",
         ),
+        # The s3-prefixes doc's first example: time folders are appended to Prefix only, not
+        # to an ErrorOutputPrefix without a timestamp. (Its "2018/08/10/" for Prefix is a
+        # typo: the stated rule appends yyyy/MM/dd/HH/.)
+        (
+            "",
+            "myFirehoseFailures/!{firehose:error-output-type}/",
+            "2018/08/27/10/",
+            "myFirehoseFailures/processing-failed/",
+        ),
+        ("raw/", "failed/", "raw/2018/08/27/10/", "failed/"),
     ],
 )
 def test_prefixes_are_evaluated_as_firehose_documents(

@@ -65,6 +65,13 @@ PROCESSOR_ASYNC_RETRY_ATTEMPTS = 2
 PROCESSOR_ASYNC_MAX_EVENT_AGE = Duration.hours(6)
 #: The data freshness alarm never fires before this, whatever the buffering.
 MIN_FRESHNESS_THRESHOLD_SECONDS = 300
+#: What ``!{firehose:error-output-type}`` evaluates to here. Firehose's custom-prefix doc
+#: lists processing-failed, elasticsearch-failed, splunk-failed and format-conversion-failed
+#: (and dynamic partitioning has failures of its own): an S3 destination with a Lambda
+#: processor, no record format conversion and no dynamic partitioning (this construct
+#: configures neither) fails records in processing only.
+ERROR_OUTPUT_TYPE = "processing-failed"
+_ERROR_OUTPUT_TYPE_EXPRESSION = "!{firehose:error-output-type}"
 _LOG_STREAM_NAME = "S3Delivery"
 _EXPRESSION = re.compile(r"!\{([^{}:]*):([^{}]*)\}")
 _STREAM_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,64}")
@@ -113,13 +120,16 @@ class FirehoseArchive(Construct):
           dead-letter queue (SSE-KMS with ``encryption_key``, or with a key of its own:
           the AWS managed ``aws/sqs`` key cannot admit EventBridge, whose key policy cannot
           be changed; kept 14 days, alarm as soon as it holds a message).
-        * Firehose role: exactly the stream's read actions, the bucket actions on the two
-          prefixes, ``lambda:InvokeFunction`` and ``lambda:GetFunctionConfiguration`` on
-          the transform, ``logs:PutLogEvents`` on its log stream, and KMS use through S3
-          and Kinesis for customer managed keys.
+        * Firehose role: exactly the stream's read actions, the bucket actions on the
+          objects under the fixed leading folder of each prefix (``data/`` and
+          ``errors/processing-failed/`` by default), ``lambda:InvokeFunction`` and
+          ``lambda:GetFunctionConfiguration`` on the transform, ``logs:PutLogEvents`` on
+          its log stream, and KMS use through S3 and Kinesis for customer managed keys.
         * Alarms: data older than twice the time records may spend buffered (the
           transform's interval plus the delivery interval), and at least 5 minutes;
-          delivery to S3 failing for 5 minutes; a transform invocation failing; the
+          delivery to S3 failing for 5 minutes; a transform invocation attempt failing
+          (within one minute, so it also fires for an attempt that a retry recovers: only
+          when every retry fails do the records go to the processing-failed prefix); the
           transform's and processor's errors and throttles; dead-letter queue depth >= 1.
           Actions go to ``alarm_topic`` when given.
 
@@ -145,19 +155,23 @@ class FirehoseArchive(Construct):
         bucket: An existing bucket for the objects. It gets EventBridge notifications when
             there is a processor and it is defined in this app. Defaults to a new bucket.
         prefix: Key prefix of the delivered objects, with Firehose's ``!{timestamp:...}``
-            and ``!{firehose:random-string}`` expressions. Defaults to
+            and ``!{firehose:random-string}`` expressions. It must start with a fixed
+            folder, which limits the Firehose role's object access. Defaults to
             ``data/!{timestamp:yyyy/MM/dd/HH}/``.
         error_output_prefix: Key prefix of the records that failed, with
-            ``!{firehose:error-output-type}`` (``processing-failed``) when it has an
-            expression. None only for a ``prefix`` without expressions and no processor.
-            Defaults to
+            ``!{firehose:error-output-type}`` (always ``processing-failed`` here: a Lambda
+            transform, no format conversion, no dynamic partitioning) when it has an
+            expression. It must start with a fixed folder or with that expression. None
+            only for a ``prefix`` without expressions and no processor. Defaults to
             ``errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/``.
         buffering_interval: Longest time records are buffered before an object is
             written, 0-900 s. Defaults to 60 seconds.
         buffering_size: Most data buffered before an object is written (before
-            compression), 1-128 MiB in whole MiB. Defaults to 5 MiB.
+            compression), 1-128 MiB in whole MiB; a deploy-time value (token) only as
+            ``Size.mebibytes(token)``. Defaults to 5 MiB.
         processor_buffer_size: Most data Firehose hands the transform at once,
-            0.2-3 MB (``Size.kibibytes(256)`` is 0.25 MB). Defaults to 1 MB.
+            0.2-3 MB (``Size.kibibytes(256)`` is 0.25 MB); a deploy-time value (token) only
+            as ``Size.mebibytes(token)``. Defaults to 1 MB.
         processor_buffer_interval: Longest time Firehose gathers records for the
             transform, 0-900 s. Defaults to 60 seconds.
         transform_retries: Retries of a failed transform invocation, 0-300. Defaults to 3.
@@ -232,9 +246,12 @@ class FirehoseArchive(Construct):
 
         #: Static part of ``prefix``: every delivered object's key starts with it.
         self.data_prefix: str = _static_part(prefix)
-        #: Static part of the error prefix: every failed record's object key starts with it.
+        #: Static part of the error prefix (``!{firehose:error-output-type}`` evaluated):
+        #: every failed record's object key starts with it.
         self.error_prefix: str = (
-            self.data_prefix if error_output_prefix is None else _static_part(error_output_prefix)
+            self.data_prefix
+            if error_output_prefix is None
+            else _static_part(_with_error_output_type(error_output_prefix))
         )
         self._alarm_topic = alarm_topic
 
@@ -350,7 +367,7 @@ class FirehoseArchive(Construct):
                             type="Lambda",
                             parameters=[
                                 _parameter("LambdaArn", transform_function.function_arn),
-                                _parameter("NumberOfRetries", str(transform_retries)),
+                                _parameter("NumberOfRetries", _number_text(transform_retries)),
                                 _parameter("BufferSizeInMBs", processor_mb),
                                 _parameter(
                                     "BufferIntervalInSeconds",
@@ -512,7 +529,8 @@ class FirehoseArchive(Construct):
                 f"AwsSolutions-IAM5[Resource::{_defaults.nag_form(Stack.of(self).resolve(arn))}]",
                 "Firehose names each object it writes (arrival time, stream version and a "
                 "random suffix), so no object ARN can be listed in advance; the grant covers "
-                "the objects under the construct's data and error prefixes only.",
+                "the objects under the fixed leading folders of the construct's data and error "
+                "prefixes only (a prefix without one is refused).",
             )
         for key in self._object_keys:
             _grant_key_via(key, role, "s3", "kms:Decrypt", "kms:GenerateDataKey")
@@ -579,11 +597,20 @@ class FirehoseArchive(Construct):
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
+            # One period: each batch that reaches the processing-failed prefix had failed
+            # attempts, so this alarm fires for every one of them; an alarm that waits for
+            # failures over several periods stays silent when a batch's attempts all fail
+            # within fewer. The price, a recovered attempt firing it too, is stated in the
+            # description.
             "transform_failures": cloudwatch.Alarm(
                 self,
                 "TransformFailuresAlarm",
-                alarm_description="A transform invocation failed: after its retries, its "
-                "records go to the processing-failed prefix.",
+                alarm_description="A transform invocation attempt failed (function error, "
+                "timeout, throttle or a response that breaks the transformation contract). "
+                "Firehose retries the invocation (transform_retries); if a retry succeeds "
+                "nothing is lost, and only when every retry fails do the batch's records go, "
+                "whole, to the processing-failed prefix. Check the transform's log and that "
+                "prefix.",
                 metric=metric("ExecuteProcessing.Success", "Minimum"),
                 threshold=1,
                 evaluation_periods=1,
@@ -800,6 +827,11 @@ def _static_part(prefix: str) -> str:
     return prefix.split("!{", 1)[0]
 
 
+def _with_error_output_type(error_output_prefix: str) -> str:
+    """An error prefix with ``!{firehose:error-output-type}`` evaluated (see ERROR_OUTPUT_TYPE)."""
+    return error_output_prefix.replace(_ERROR_OUTPUT_TYPE_EXPRESSION, ERROR_OUTPUT_TYPE)
+
+
 def _check_functions(
     *,
     transform_handler: str | None,
@@ -891,19 +923,23 @@ def _check_buffering(
         900,
         fix="Firehose buffers for at most 15 minutes before writing an object.",
     )
-    size_bytes = buffering_size.to_bytes()
-    size_mib: Any = size_bytes
-    if not Token.is_unresolved(size_bytes):
+    size_mib: Any
+    if buffering_size.is_unresolved():
+        size_mib = _token_mebibytes("buffering_size", buffering_size)
+    else:
+        size_bytes = buffering_size.to_bytes()
         if size_bytes % MIB or not MIB <= size_bytes <= 128 * MIB:
             raise ValueError(
                 f"buffering_size={size_bytes:,} bytes is out of range: allowed is 1 to 128 "
                 "MiB in whole MiB. Use Size.mebibytes(n)."
             )
         size_mib = size_bytes // MIB
-    processor_bytes = processor_buffer_size.to_bytes()
-    if Token.is_unresolved(processor_bytes):
-        processor_mb = _number_text(processor_bytes / MIB)
+    if processor_buffer_size.is_unresolved():
+        processor_mb = _number_text(
+            _token_mebibytes("processor_buffer_size", processor_buffer_size)
+        )
     else:
+        processor_bytes = processor_buffer_size.to_bytes()
         if not 0.2 * MIB <= processor_bytes <= 3 * MIB:
             raise ValueError(
                 f"processor_buffer_size={processor_bytes:,} bytes is out of range: allowed is "
@@ -928,6 +964,25 @@ def _check_buffering(
     return delivery_seconds, size_mib, processor_mb, processor_seconds
 
 
+def _token_mebibytes(prop: str, size: Size) -> float:
+    """A token size as the MiB number the template takes; the token itself, not a copy.
+
+    Dividing a token-encoded number corrupts it (it is a marker, not a value), so only a
+    size given in MiB, which ``to_mebibytes`` passes through unchanged, can be rendered.
+
+    Raises:
+        ValueError: For a token size in another unit.
+    """
+    try:
+        return size.to_mebibytes()
+    except RuntimeError as error:  # jsii's error for a token in another unit
+        raise ValueError(
+            f"{prop} is a deploy-time value (a token) given in a unit other than MiB, which "
+            "cannot be converted before deployment: a token is allowed in MiB only. Use "
+            "Size.mebibytes(<token>), e.g. Size.mebibytes(parameter.value_as_number)."
+        ) from error
+
+
 def _check_compression(compression: firehose.Compression) -> None:
     value = compression.value
     if Token.is_unresolved(value):
@@ -941,6 +996,19 @@ def _check_compression(compression: firehose.Compression) -> None:
 
 def _check_prefixes(prefix: str, error_output_prefix: str | None, *, has_processor: bool) -> None:
     expressions = _check_prefix("prefix", prefix, error_output=False)
+    # The Firehose role's object grant ends at the fixed leading folder of each prefix; an
+    # empty one would grant every object of the bucket.
+    if not Token.is_unresolved(prefix) and not _static_part(prefix):
+        processor = (
+            ", and the processor's rule could not tell delivered objects from failed records"
+            if has_processor
+            else ""
+        )
+        raise ValueError(
+            f"prefix={prefix!r} has no fixed leading folder, so Firehose's write access could "
+            f"not be limited to the archive's objects{processor}: allowed is a prefix that "
+            f"starts with a folder. Start it with one, e.g. {DEFAULT_PREFIX!r}."
+        )
     if error_output_prefix is None:
         if expressions:
             raise ValueError(
@@ -962,15 +1030,20 @@ def _check_prefixes(prefix: str, error_output_prefix: str | None, *, has_process
             "!{firehose:error-output-type}, which Firehose requires. Add it, e.g. "
             f"{DEFAULT_ERROR_OUTPUT_PREFIX!r}."
         )
-    if not has_processor or Token.is_unresolved(prefix) or Token.is_unresolved(error_output_prefix):
+    if Token.is_unresolved(error_output_prefix):
         return
-    data, errors = _static_part(prefix), _static_part(error_output_prefix)
-    if not data:
+    errors = _static_part(_with_error_output_type(error_output_prefix))
+    if not errors:
         raise ValueError(
-            f"prefix={prefix!r} starts with an expression, so the processor's rule cannot "
-            "tell delivered objects from failed records. Start it with a fixed folder, e.g. "
-            f"{DEFAULT_PREFIX!r}."
+            f"error_output_prefix={error_output_prefix!r} has no fixed leading folder, even "
+            f"with !{{firehose:error-output-type}} as {ERROR_OUTPUT_TYPE!r}, so Firehose's "
+            "write access could not be limited to the failed records: allowed is a prefix "
+            "that starts with a folder or with !{firehose:error-output-type}. Start it with "
+            f"one, e.g. {DEFAULT_ERROR_OUTPUT_PREFIX!r}."
         )
+    if not has_processor or Token.is_unresolved(prefix):
+        return
+    data = _static_part(prefix)
     if errors.startswith(data):
         raise ValueError(
             f"error_output_prefix={error_output_prefix!r} lies under the data prefix "

@@ -1204,7 +1204,9 @@ def validate_firehose_response(event: Mapping[str, Any], response: Any) -> None:
     once, each with its ``recordId``, a ``result`` of ``Ok``, ``Dropped`` or
     ``ProcessingFailed`` and ``data``, a base64 string decoding to at most 1,000 KiB. An
     optional ``metadata`` holds ``partitionKeys`` (dynamic partitioning), a mapping of
-    strings. The whole response, as JSON, must fit the 6 MB of a synchronous invocation.
+    strings. The whole response must fit the 6 MB (6,291,456 bytes) of a synchronous
+    invocation as Lambda's Python runtime serializes it: ``json.dumps(response)``, whose
+    default separators ``", "`` and ``": "`` make it longer than compact JSON.
 
     Args:
         event: The event the function received (see :func:`firehose_transformation_event`).
@@ -1252,11 +1254,17 @@ def validate_firehose_response(event: Mapping[str, Any], response: Any) -> None:
     if missing:
         raise ValueError(f"the response leaves out records {', '.join(missing)}")
     try:
-        size = len(json.dumps(response, separators=(",", ":")).encode())
+        # The runtime's own serialization (json defaults), not compact JSON: that is what
+        # Lambda measures against its limit.
+        size = len(json.dumps(response).encode())
     except (TypeError, ValueError) as error:
         raise ValueError(f"the response is not JSON-serializable: {error}") from error
     if size > FIREHOSE_MAX_RESPONSE_BYTES:
-        raise ValueError(f"the response is {size} bytes; Lambda returns at most 6 MB")
+        raise ValueError(
+            f"the response is {size:,} bytes as the Lambda runtime serializes it "
+            f"(json.dumps defaults); Lambda returns at most 6 MB "
+            f"({FIREHOSE_MAX_RESPONSE_BYTES:,} bytes)"
+        )
 
 
 # --- S3 -----------------------------------------------------------------------------------

@@ -35,12 +35,16 @@ Objects
     The ``Ok`` data of a flush, concatenated in arrival order without separators (delimiting
     is the transformation's job), compressed with ``CompressionFormat`` (``UNCOMPRESSED`` or
     ``GZIP``), is one object named ``<evaluated prefix><stream name>-1-<YYYY-MM-DD-HH-MM-SS>-
-    <uuid><extension>``. A prefix without a ``!{timestamp:...}`` expression gets
-    ``YYYY/MM/dd/HH/`` appended. Timestamps are the arrival of the oldest record in the
-    object, in UTC or ``CustomTimeZone``. Error records are JSON lines (``attemptsMade``,
-    ``arrivalTimestamp``, ``errorCode``, ``errorMessage``, ``attemptEndingTimestamp``,
-    ``rawData``, ``lambdaArn``) in one object under ``ErrorOutputPrefix``, where
-    ``!{firehose:error-output-type}`` is ``processing-failed``.
+    <uuid><extension>``. A ``Prefix`` without a ``!{timestamp:...}`` expression gets
+    ``YYYY/MM/dd/HH/`` appended, as Firehose's semantic rules say of the ``Prefix`` field;
+    an explicit ``ErrorOutputPrefix`` is evaluated as it is (the documented example maps
+    ``myFirehoseFailures/!{firehose:error-output-type}/`` to
+    ``myFirehoseFailures/processing-failed/``), and a null one is
+    ``<Prefix>processing-failed/YYYY/MM/dd/HH/``. Timestamps are the arrival of the oldest
+    record in the object, in UTC or ``CustomTimeZone``. Error records are JSON lines
+    (``attemptsMade``, ``arrivalTimestamp``, ``errorCode``, ``errorMessage``,
+    ``attemptEndingTimestamp``, ``rawData``, ``lambdaArn``) in one object under the error
+    prefix, where ``!{firehose:error-output-type}`` is ``processing-failed``.
 
 :class:`BucketNotifications` announces the objects created in buckets with notifications:
 with EventBridge enabled (``EventBridgeConfiguration`` on the bucket, or in the
@@ -244,9 +248,17 @@ def _random_string() -> str:
 
 @dataclass(frozen=True)
 class _Prefix:
-    """A ``Prefix`` or ``ErrorOutputPrefix`` template, checked once and evaluated per object."""
+    """A ``Prefix`` or ``ErrorOutputPrefix`` template, checked once and evaluated per object.
+
+    Attributes:
+        template: The prefix as configured.
+        time_folders: Append ``YYYY/MM/dd/HH/`` when the template has no timestamp: true for
+            ``Prefix`` and for the error prefix derived from it, false for an explicit
+            ``ErrorOutputPrefix``.
+    """
 
     template: str
+    time_folders: bool = True
 
     @property
     def has_timestamp(self) -> bool:
@@ -262,9 +274,9 @@ class _Prefix:
             return error_output_type or ""
 
         text = _EXPRESSION.sub(replace, self.template)
-        if not self.has_timestamp:
-            # UNSPECIFIED: applied to ErrorOutputPrefix too (the rule speaks of any prefix;
-            # one documented example leaves it out).
+        # The semantic rule appends the time folders to "the value in the Prefix field"
+        # only; its example evaluates an ErrorOutputPrefix without timestamp as it is.
+        if self.time_folders and not self.has_timestamp:
             text += java_time_format(DEFAULT_TIME_PREFIX, moment)
         return text
 
@@ -299,7 +311,7 @@ def _check_prefix(name: str, template: str, *, error: bool) -> _Prefix:
             f"{name} {template!r}: an ErrorOutputPrefix with expressions must contain "
             "!{firehose:error-output-type}"
         )
-    return _Prefix(template)
+    return _Prefix(template, time_folders=not error)
 
 
 # --- settings -------------------------------------------------------------------------------

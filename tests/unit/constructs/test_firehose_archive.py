@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, RemovalPolicy, Size, Stack
+from aws_cdk import CfnParameter, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
@@ -136,7 +136,8 @@ def test_the_stream_is_archived_through_the_transform_to_compressed_objects(
     template.has_resource_properties("AWS::Logs::LogStream", {"LogStreamName": "S3Delivery"})
     template.resource_count_is("AWS::Events::Rule", 0)
     assert built.data_prefix == "data/"
-    assert built.error_prefix == "errors/"
+    # !{firehose:error-output-type} can only be processing-failed here.
+    assert built.error_prefix == "errors/processing-failed/"
     assert built.processor_function is None
     assert built.processor_rule is None
     assert built.dead_letter_queue is None
@@ -228,7 +229,7 @@ def test_the_firehose_role_holds_exact_actions_on_exact_resources(new_stack: New
     )
     assert statements["s3:AbortMultipartUpload,s3:GetObject,s3:PutObject"]["Resource"] == [
         {"Fn::Join": ["", [bucket_arn, "/data/*"]]},
-        {"Fn::Join": ["", [bucket_arn, "/errors/*"]]},
+        {"Fn::Join": ["", [bucket_arn, "/errors/processing-failed/*"]]},
     ]
     assert statements["lambda:GetFunctionConfiguration,lambda:InvokeFunction"]["Resource"] == [
         function_arn,
@@ -694,7 +695,7 @@ def test_fails_when_a_prop_is_outside_its_limit(
     [
         (
             {"prefix": "!{timestamp:yyyy}/data/"},
-            r"prefix=.*starts with an expression.*cannot\s+tell",
+            r"prefix='!\{timestamp:yyyy\}/data/' has no fixed leading folder.*could not\s+tell",
         ),
         (
             {"prefix": "archive/", "error_output_prefix": "archive/failed/"},
@@ -754,3 +755,165 @@ def test_a_processor_timeout_may_exceed_five_minutes_when_the_transform_is_given
         "AWS::Lambda::Function", {"Handler": PROCESSOR, "Timeout": 600}
     )
     assert built.processor_function is not None
+
+
+def test_the_timeout_of_a_built_processor_beside_a_given_transform_stops_at_15_minutes(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    with pytest.raises(
+        ValueError,
+        match=r"timeout=16 minutes \(960 s\) is out of range: allowed is 1 to 900 whole "
+        r"seconds\. Lambda functions run for at most 15 minutes",
+    ):
+        archive(
+            stack,
+            transform_function=inline(stack, "T"),
+            processor_handler=PROCESSOR,
+            timeout=Duration.minutes(16),
+        )
+
+
+def test_fails_when_the_processor_buffer_interval_is_not_whole_seconds(
+    new_stack: NewStack,
+) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"processor_buffer_interval=1 second 500 millis \(1\.5 s\) is out of range: "
+        r"allowed is 0 to 900 whole seconds",
+    ):
+        archive(new_stack(), processor_buffer_interval=Duration.millis(1500))
+
+
+def test_sizes_from_parameters_in_mebibytes_render_as_the_parameters(new_stack: NewStack) -> None:
+    stack = new_stack()
+    delivery = CfnParameter(stack, "DeliveryMiB", type="Number", default=5)
+    processor = CfnParameter(stack, "ProcessorMiB", type="Number", default=1)
+    retries = CfnParameter(stack, "Retries", type="Number", default=3)
+    archive(
+        stack,
+        buffering_size=Size.mebibytes(delivery.value_as_number),
+        processor_buffer_size=Size.mebibytes(processor.value_as_number),
+        transform_retries=retries.value_as_number,
+    )
+
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::KinesisFirehose::DeliveryStream",
+        {
+            "ExtendedS3DestinationConfiguration": Match.object_like(
+                {
+                    "BufferingHints": {
+                        "IntervalInSeconds": 60,
+                        "SizeInMBs": {"Ref": "DeliveryMiB"},
+                    },
+                    "ProcessingConfiguration": {
+                        "Enabled": True,
+                        "Processors": [
+                            {
+                                "Type": "Lambda",
+                                "Parameters": [
+                                    Match.object_like({"ParameterName": "LambdaArn"}),
+                                    {
+                                        "ParameterName": "NumberOfRetries",
+                                        "ParameterValue": {"Ref": "Retries"},
+                                    },
+                                    {
+                                        "ParameterName": "BufferSizeInMBs",
+                                        "ParameterValue": {"Ref": "ProcessorMiB"},
+                                    },
+                                    {
+                                        "ParameterName": "BufferIntervalInSeconds",
+                                        "ParameterValue": "60",
+                                    },
+                                ],
+                            }
+                        ],
+                    },
+                }
+            )
+        },
+    )
+
+
+@pytest.mark.parametrize("prop", ["buffering_size", "processor_buffer_size"])
+@pytest.mark.parametrize("unit", ["bytes", "kibibytes"])
+def test_fails_when_a_size_from_a_parameter_is_not_in_mebibytes(
+    new_stack: NewStack, prop: str, unit: str
+) -> None:
+    stack = new_stack()
+    parameter = CfnParameter(stack, "Size", type="Number", default=1048576)
+    size = getattr(Size, unit)(parameter.value_as_number)
+
+    with pytest.raises(
+        ValueError,
+        match=rf"{prop} is a deploy-time value \(a token\) given in a unit other than MiB.*"
+        r"allowed in MiB only.*Size\.mebibytes\(<token>\)",
+    ):
+        archive(stack, **{prop: size})
+
+
+def test_an_error_prefix_that_starts_with_the_error_output_type_gets_a_bounded_grant(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    built = archive(
+        stack,
+        processor_handler=PROCESSOR,
+        error_output_prefix="!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/",
+    )
+    template = Template.from_stack(stack)
+    bucket_arn = {"Fn::GetAtt": [logical_id(stack, built.bucket), "Arn"]}
+
+    statements = by_actions(role_statements(template, logical_id(stack, built.role)))
+    assert statements["s3:AbortMultipartUpload,s3:GetObject,s3:PutObject"]["Resource"] == [
+        {"Fn::Join": ["", [bucket_arn, "/data/*"]]},
+        {"Fn::Join": ["", [bucket_arn, "/processing-failed/*"]]},
+    ]
+    assert built.error_prefix == "processing-failed/"
+    findings = [v.rule_name for v in AwsSolutionsChecks().validate_scope(stack).violations]
+    assert findings == []
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        (
+            {"error_output_prefix": "!{timestamp:yyyy}/!{firehose:error-output-type}/"},
+            r"error_output_prefix='!\{timestamp:yyyy\}/!\{firehose:error-output-type\}/' has "
+            r"no fixed leading folder.*allowed is a prefix that starts with a folder or with "
+            r"!\{firehose:error-output-type\}",
+        ),
+        ({"error_output_prefix": ""}, r"error_output_prefix='' has no fixed leading folder"),
+        ({"prefix": "", "error_output_prefix": None}, r"prefix='' has no fixed leading folder"),
+        (
+            {"prefix": "!{firehose:random-string}/data/"},
+            r"prefix='!\{firehose:random-string\}/data/' has no fixed leading folder, so "
+            r"Firehose's write access could not be limited to the archive's objects: allowed",
+        ),
+    ],
+)
+def test_fails_when_a_prefix_would_grant_the_whole_bucket(
+    new_stack: NewStack, props: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        archive(new_stack(), **props)
+
+
+def test_the_transform_failures_alarm_says_when_records_are_lost(new_stack: NewStack) -> None:
+    stack = new_stack()
+    built = archive(stack)
+    alarm = built.alarms["transform_failures"].node.default_child
+
+    description = stack.resolve(alarm.alarm_description)  # type: ignore[union-attr]
+    assert "invocation attempt failed" in description
+    assert "if a retry succeeds nothing is lost" in description
+    assert "only when every retry fails" in description
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "ExecuteProcessing.Success",
+            "Statistic": "Minimum",
+            "EvaluationPeriods": 1,
+            "AlarmDescription": description,
+        },
+    )

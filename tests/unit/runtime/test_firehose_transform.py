@@ -172,7 +172,28 @@ def test_records_past_the_response_limit_fail_without_being_transformed() -> Non
     assert transformed == [f"record-{n}".encode() for n in range(6)]
     assert [record_id for record_id, _ in failures] == [r["recordId"] for r in event["records"][5:]]
     assert all(isinstance(error, ResponseFullError) for _, error in failures)
-    assert len(json.dumps(response, separators=(",", ":")).encode()) <= MAX_RESPONSE_BYTES
+    assert len(json.dumps(response).encode()) <= MAX_RESPONSE_BYTES
+
+
+def test_the_response_fits_6_mb_as_the_lambda_runtime_serializes_it() -> None:
+    # Many small answers: the runtime's ", " and ": " add 6 bytes to each, 120,000 bytes
+    # over 20,000 records, which a budget counted in compact JSON would let past 6 MiB.
+    event = firehose_transformation_event(*[f"r{n}" for n in range(20_000)])
+    failures: list[Exception] = []
+
+    response = run(
+        event, lambda data, record: b"x" * 300, on_failure=lambda r, e: failures.append(e)
+    )
+
+    answers = response["records"]
+    ok = [a for a in answers if a["result"] == "Ok"]
+    # As the runtime sends it: json defaults, no compacting.
+    wire = len(json.dumps(response).encode())
+    assert wire <= MAX_RESPONSE_BYTES == 6 * 1024 * 1024
+    # Filled to the limit: the first answer left out would not have fitted.
+    assert wire > MAX_RESPONSE_BYTES - len(json.dumps(ok[0]).encode()) - len(", ")
+    assert failures and all(isinstance(e, ResponseFullError) for e in failures)
+    assert [a["result"] for a in answers] == ["Ok"] * len(ok) + ["ProcessingFailed"] * len(failures)
 
 
 def test_what_on_failure_raises_fails_the_invocation() -> None:

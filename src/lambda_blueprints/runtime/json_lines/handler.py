@@ -3,21 +3,29 @@
 The default transform of :class:`~lambda_blueprints.constructs.firehose_archive.FirehoseArchive`:
 a record holding a JSON object is delivered as that object, re-serialized without
 insignificant whitespace (UTF-8, key order kept) and ended by a newline, so the delivered
-objects are JSON Lines that Athena, Glue and ``jq`` read as they are. A record that is not
-valid JSON (including ``NaN`` and ``Infinity``, which JSON does not have) or holds anything
-but an object is answered ``ProcessingFailed``: Firehose keeps it, unchanged, under the
-processing-failed prefix, and the reason is logged.
+objects are JSON Lines that Athena, Glue and ``jq`` read as they are.
+
+Numbers are never changed: every number with a fraction or an exponent is written with its
+source text (``1E2`` stays ``1E2``, ``12345678901234567890.5`` and
+``0.10000000000000000555`` keep every digit) and every integer with its exact value (in
+JSON's one integer form: ``-0`` becomes ``0``), never through a binary double (see
+:func:`~lambda_blueprints.runtime.shared.firehose.json_line`).
+
+A record that is not valid JSON (including ``NaN`` and ``Infinity``, which JSON does not
+have), holds anything but an object, or holds a number beyond the range of a double
+(``1e400``: readers would see infinity, which JSON cannot write) is answered
+``ProcessingFailed``: Firehose keeps it, unchanged, under the processing-failed prefix, and
+the reason (``INVALID_JSON``, ``NOT_AN_OBJECT``, ``NUMBER_OUT_OF_RANGE``) is logged.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from ..shared.failures import PoisonRecordError
-from ..shared.firehose import transform_records
+from ..shared.firehose import json_line, parse_json_object, transform_records
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,23 +35,15 @@ if TYPE_CHECKING:
 logger = Logger()
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def to_json_line(data: bytes, record: Mapping[str, Any]) -> bytes:
     """The record's JSON object, compact, without the newline (the helper adds it).
 
     Raises:
-        PoisonRecordError: When the data is not a JSON object.
+        PoisonRecordError: When the data is not a JSON object (``INVALID_JSON``,
+            ``NOT_AN_OBJECT``) or holds a number beyond the range of a double
+            (``NUMBER_OUT_OF_RANGE``).
     """
-    try:
-        value = json.loads(data, parse_constant=_no_constants)
-    except ValueError as error:
-        raise PoisonRecordError("INVALID_JSON", str(error)) from error
-    if not isinstance(value, dict):
-        raise PoisonRecordError("NOT_AN_OBJECT", f"the record holds a JSON {type(value).__name__}")
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return json_line(parse_json_object(data))
 
 
 def _log_failure(record: Mapping[str, Any], error: Exception) -> None:

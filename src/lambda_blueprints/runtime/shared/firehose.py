@@ -33,14 +33,36 @@ is ``transform(data, record) -> bytes | None``:
   discarded) and every record after it (not transformed at all) are answered
   ``ProcessingFailed``, so the invocation still succeeds and nothing is lost: Firehose
   keeps them under the processing-failed prefix.
+
+The 6 MB (6,291,456 bytes) hold for the response as Lambda's Python runtime sends it: the
+runtime serializes the handler's return value with the ``json`` defaults, whose separators
+are ``", "`` and ``": "``, so every answer is measured as ``json.dumps(answer)``, with
+``", "`` between answers and the ``{"records": []}`` envelope as that serialization writes
+it. ASCII escapes are counted too (``ensure_ascii``), which is never less than the UTF-8 the
+newer runtimes write.
+
+JSON records, exactly: :func:`parse_json_object` and :func:`json_line` read a record that
+holds a JSON object and write it back as one compact line without changing any number.
+Numbers with a fraction or an exponent are parsed as :class:`JsonNumber`, a ``Decimal``
+that keeps its source text, and written with that text (``1E2`` stays ``1E2``,
+``0.10000000000000000555`` keeps every digit); integers are Python ``int``, exact at any
+size, written in JSON's one integer form (so ``-0`` is written ``0``, the same value). A
+``NaN`` or ``Infinity`` literal, a number beyond the range of a double (``1e400``, which
+readers such as Athena or ``jq`` cannot hold), invalid UTF-8, a lone surrogate or nesting
+too deep to process raise :class:`~.failures.PoisonRecordError` with the reason, so the
+record is answered ``ProcessingFailed`` and kept whole.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
+
+from .failures import PoisonRecordError
 
 #: Largest record Firehose accepts from a transformation, before base64 encoding.
 MAX_RECORD_BYTES = 1000 * 1024
@@ -54,7 +76,9 @@ PROCESSING_FAILED = "ProcessingFailed"
 Transform = Callable[[bytes, Mapping[str, Any]], bytes | None]
 OnFailure = Callable[[Mapping[str, Any], Exception], None]
 
-_ENVELOPE = len(b'{"records":[]}')
+# Sizes as the Python runtime serializes the response (json defaults: ", " and ": ").
+_ENVELOPE = len(json.dumps({"records": []}).encode())
+_SEPARATOR = len(", ")
 
 
 class RecordTooLargeError(Exception):
@@ -91,25 +115,28 @@ def transform_records(
     # the smallest answer there is, whatever the current one takes.
     reserve = [0] * (len(records) + 1)
     for index in range(len(records) - 1, -1, -1):
-        reserve[index] = reserve[index + 1] + _size(_failed(records[index], "")) + 1
+        reserve[index] = reserve[index + 1] + _size(_failed(records[index], "")) + _SEPARATOR
     used = _ENVELOPE
     full = False
     answers: list[dict[str, str]] = []
     for index, record in enumerate(records):
-        budget = MAX_RESPONSE_BYTES - used - reserve[index + 1] - (1 if answers else 0)
+        budget = MAX_RESPONSE_BYTES - used - reserve[index + 1] - (_SEPARATOR if answers else 0)
         error: Exception | None = None
         if full:
             error = ResponseFullError("the response reached the 6 MB Lambda limit")
             answer = _failed(record, "")
+            size = _size(answer)
         else:
             answer, error = _answer(record, transform, newline=newline)
-            if _size(answer) > budget:
+            size = _size(answer)
+            if size > budget:
                 full = True
                 error = ResponseFullError("the response reached the 6 MB Lambda limit")
                 answer = _failed(record, "")
+                size = _size(answer)
         if error is not None and on_failure is not None:
             on_failure(record, error)
-        used += _size(answer) + (1 if answers else 0)
+        used += size + (_SEPARATOR if answers else 0)
         answers.append(answer)
     return {"records": answers}
 
@@ -149,4 +176,150 @@ def _failed(record: Mapping[str, Any], data: str) -> dict[str, str]:
 
 
 def _size(answer: Mapping[str, str]) -> int:
-    return len(json.dumps(answer, separators=(",", ":")).encode())
+    # Default separators and ASCII escapes: the runtime's own serialization, or longer.
+    return len(json.dumps(answer).encode())
+
+
+# -- JSON records, exactly --------------------------------------------------------------------
+
+
+class JsonNumber(Decimal):
+    """A JSON number with a fraction or an exponent: its exact value and its source text.
+
+    Attributes:
+        text: The number as the JSON text wrote it, e.g. ``1E2``.
+    """
+
+    __slots__ = ("text",)
+
+    text: str
+
+    def __new__(cls, text: str) -> JsonNumber:
+        """Parse ``text`` (``json.loads`` calls it with each such number's text)."""
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json_object(data: bytes) -> dict[str, Any]:
+    """Parse a record holding one JSON object, keeping every number exactly.
+
+    Args:
+        data: The record's bytes, UTF-8 JSON (UTF-16 and UTF-32 with a BOM are read too,
+            as ``json.loads`` reads them).
+
+    Returns:
+        The object: numbers with a fraction or an exponent as :class:`JsonNumber`,
+        integers as ``int``.
+
+    Raises:
+        PoisonRecordError: ``INVALID_JSON`` when the data is not JSON (``NaN`` and
+            ``Infinity`` included) or nests too deep to parse, ``NOT_AN_OBJECT`` when it
+            holds anything but an object.
+    """
+    try:
+        value = json.loads(data, parse_float=JsonNumber, parse_constant=_no_constant)
+    except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
+        raise PoisonRecordError("INVALID_JSON", str(error)) from error
+    except RecursionError as error:
+        raise PoisonRecordError("INVALID_JSON", "nested too deep to parse") from error
+    if not isinstance(value, dict):
+        raise PoisonRecordError("NOT_AN_OBJECT", f"the record holds a JSON {type(value).__name__}")
+    return value
+
+
+def json_line(value: Mapping[str, Any]) -> bytes:
+    """Write a JSON object as one compact UTF-8 line, without the newline.
+
+    No insignificant whitespace, keys in their order, text as UTF-8 (not ASCII escapes).
+    A :class:`JsonNumber` is written with its source text, another ``Decimal`` with its
+    ``str`` (its exact value), an ``int`` exactly, a ``float`` with its shortest ``repr``.
+
+    Raises:
+        PoisonRecordError: ``NUMBER_OUT_OF_RANGE`` for a number that is not finite or lies
+            beyond the range of a double; ``INVALID_JSON`` for a lone surrogate in a string
+            (not UTF-8) or nesting too deep to write.
+        TypeError: For a value JSON has no form for.
+    """
+    parts: list[str] = []
+    try:
+        _write(value, parts)
+        return "".join(parts).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise PoisonRecordError(
+            "INVALID_JSON", f"a string is not valid Unicode: {error}"
+        ) from error
+    except RecursionError as error:
+        raise PoisonRecordError("INVALID_JSON", "nested too deep to write") from error
+
+
+_string = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _write(value: Any, parts: list[str]) -> None:
+    # bool before int: True is an int.
+    if isinstance(value, str):
+        parts.append(_string(value))
+    elif value is None:
+        parts.append("null")
+    elif value is True:
+        parts.append("true")
+    elif value is False:
+        parts.append("false")
+    elif isinstance(value, int):
+        parts.append(_integer_text(value))
+    elif isinstance(value, Decimal):
+        parts.append(_decimal_text(value))
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise PoisonRecordError("NUMBER_OUT_OF_RANGE", f"{value} is not a JSON number")
+        parts.append(repr(value))
+    elif isinstance(value, Mapping):
+        parts.append("{")
+        for index, (key, item) in enumerate(value.items()):
+            if not isinstance(key, str):
+                raise TypeError(f"a JSON object key is a string, not {type(key).__name__}")
+            parts.append(f",{_string(key)}:" if index else f"{_string(key)}:")
+            _write(item, parts)
+        parts.append("}")
+    elif isinstance(value, list | tuple):
+        parts.append("[")
+        for index, item in enumerate(value):
+            if index:
+                parts.append(",")
+            _write(item, parts)
+        parts.append("]")
+    else:
+        raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+def _integer_text(value: int) -> str:
+    # Readers parse JSON numbers as doubles; one past their range cannot be read back.
+    try:
+        float(value)
+    except OverflowError as error:
+        raise PoisonRecordError(
+            "NUMBER_OUT_OF_RANGE",
+            # bit_length, not str(): str() refuses integers of over 4,300 digits.
+            f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits lies "
+            "beyond the range of a double (about 1.8e308), which JSON readers such as Athena "
+            "and jq cannot hold",
+        ) from error
+    return int.__repr__(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = value.text if isinstance(value, JsonNumber) else str(value)
+    if not value.is_finite():
+        raise PoisonRecordError("NUMBER_OUT_OF_RANGE", f"{text} is not a JSON number")
+    if math.isinf(float(value)):
+        raise PoisonRecordError(
+            "NUMBER_OUT_OF_RANGE",
+            f"{text} lies beyond the range of a double (about 1.8e308), which JSON readers "
+            "such as Athena and jq cannot hold",
+        )
+    return text
