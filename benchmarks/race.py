@@ -6,17 +6,21 @@ rides the race a second at a time (batched PutRecords, delivery every second) an
 
 * messages/s end to end: from PutRecords to standings, final results, the Firehose archive
   and the personal-best history, all delivered;
-* standings writes with the 15-second window against the writes the same consumer makes
-  without a window (one per race and shard for every batch it receives, as the Alleycat
-  sample does when no window is configured).
+* standings writes with the 15-second window against the writes the same handler makes
+  without a window (as the Alleycat sample does when no window is configured): the batches
+  the windowed consumer received are replayed, without their window fields, into the
+  handler against an empty copy of the races table. Both counts are the writes the
+  handler made (the ``version`` each standings item ends at), not estimates.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -25,9 +29,51 @@ from aws_cdk import App  # noqa: E402
 
 from examples import AlleycatStack  # noqa: E402
 from lambda_blueprints.runtime.alleycat import simulator  # noqa: E402
-from lambda_blueprints.testing import LocalCloud  # noqa: E402
+from lambda_blueprints.runtime.alleycat.standings import handler as standings  # noqa: E402
+from lambda_blueprints.testing import LambdaContext, LocalCloud  # noqa: E402
 
 RACE_ID = 1_767_225_600
+
+
+def standings_writes(cloud: LocalCloud, table: str) -> int:
+    """Writes made to the race's standings items: each write bumps the item's version."""
+    items = cloud.client("dynamodb").query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :standings)",
+        ExpressionAttributeValues={
+            ":pk": {"S": f"race#{RACE_ID}"},
+            ":standings": {"S": "standings#"},
+        },
+    )["Items"]
+    return sum(int(item["version"]["N"]) for item in items)
+
+
+def replay_without_window(cloud: LocalCloud, table: str, batches: list[list[Any]]) -> int:
+    """Feed ``batches`` to the standings handler with no window, into an empty table copy."""
+    dynamodb = cloud.client("dynamodb")
+    description = dynamodb.describe_table(TableName=table)["Table"]
+    copy = f"{table}-no-window"
+    dynamodb.create_table(
+        TableName=copy,
+        KeySchema=description["KeySchema"],
+        AttributeDefinitions=[
+            a for a in description["AttributeDefinitions"] if a["AttributeName"] in ("pk", "sk")
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    previous = os.environ.get("RESULTS_TABLE_NAME")
+    os.environ["RESULTS_TABLE_NAME"] = copy
+    context: Any = LambdaContext(function_name="standings-without-window")
+    try:
+        for records in batches:
+            response = standings.lambda_handler({"Records": records}, context)
+            assert response == {"batchItemFailures": []}, response  # noqa: S101
+    finally:
+        if previous is None:
+            os.environ.pop("RESULTS_TABLE_NAME")
+        else:
+            os.environ["RESULTS_TABLE_NAME"] = previous
+    return standings_writes(cloud, copy)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,20 +106,31 @@ def main(argv: list[str] | None = None) -> None:
         cloud.flush_firehose()
         cloud.run_until_idle()
         elapsed = time.perf_counter() - started
-        standings = [i for i in cloud.log.invocations() if i.function == function]
-        batches = sum(1 for i in standings if i.items and i.outcome == "success")
-        windowed_writes = sum(1 for i in standings if i.is_final_invoke_for_window)
+        table = deployed.physical_id("Alleycat/RacesTable")
+        windowed_writes = standings_writes(cloud, table)
+        delivered = [
+            i.event["Records"]
+            for i in cloud.log.invocations(function=function)
+            if i.items and i.outcome == "success"
+        ]
+        batches = len(delivered)
+        unwindowed_writes = replay_without_window(cloud, table, delivered)
     rows = [
         ("race", f"{args.racers:,} racers x {args.seconds} s", ""),
         ("messages", f"{messages:,}", ""),
-        ("end to end, all four readers", f"{messages / elapsed:,.0f}", "messages/s"),
+        ("end to end, every reader", f"{messages / elapsed:,.0f}", "messages/s"),
         ("PutRecords alone (moto)", f"{messages / put_seconds:,.0f}", "messages/s"),
-        ("standings writes without a window (one per batch)", f"{batches:,}", "writes"),
+        ("standings batches delivered", f"{batches:,}", "batches"),
+        ("standings writes without a window (same batches)", f"{unwindowed_writes:,}", "writes"),
         ("standings writes with the 15 s window", f"{windowed_writes:,}", "writes"),
-        ("writes saved by the window", f"{1 - windowed_writes / max(batches, 1):.0%}", ""),
+        (
+            "writes saved by the window",
+            f"{1 - windowed_writes / max(unwindowed_writes, 1):.0%}",
+            "",
+        ),
         (
             "writes per race second, no window vs window",
-            f"{batches / args.seconds:.2f} vs {windowed_writes / args.seconds:.2f}",
+            f"{unwindowed_writes / args.seconds:.2f} vs {windowed_writes / args.seconds:.2f}",
             "",
         ),
     ]

@@ -14,13 +14,14 @@ import pytest
 from aws_cdk import App
 
 from examples import AlleycatStack
-from lambda_blueprints.runtime.alleycat import race, simulator
+from lambda_blueprints.runtime.alleycat import simulator
 from lambda_blueprints.runtime.alleycat.final_results import handler as final_results
 from lambda_blueprints.runtime.alleycat.history import handler as history
 from lambda_blueprints.runtime.alleycat.leaderboard_api import handler as api
 from lambda_blueprints.runtime.alleycat.publisher import handler as publisher
 from lambda_blueprints.runtime.alleycat.standings import handler as standings
 from lambda_blueprints.testing import LocalCloud
+from lambda_blueprints.testing.alleycat import expected_personal_bests, expected_rankings
 from lambda_blueprints.testing.cloud import DeployedStack
 from tests.conftest import CDK_CONTEXT
 
@@ -78,9 +79,14 @@ def run_race(
     racers: int,
     seconds: int,
     bad: int = 0,
+    resent: int = 0,
     seed: int = 7,
 ) -> tuple[list[dict[str, Any]], list[bytes]]:
-    """Ride a race through the stream, a second at a time; return what was sent."""
+    """Ride a race through the stream, a second at a time; return what was sent.
+
+    ``resent`` messages of each second are put on the stream twice, as a device that did
+    not see its first publish acknowledged would.
+    """
     rng = random.Random(seed)
     stream = stack.physical_id("Alleycat/Stream/Stream")
     kinesis = cloud.client("kinesis")
@@ -95,6 +101,7 @@ def run_race(
     ):
         sent.extend(messages)
         records = [(simulator.encode(m), m["uuid"]) for m in messages]
+        records += records[:resent]
         records += [
             (data, f"bad-{second}-{i}") for i, data in enumerate(invalid_at.get(second, []))
         ]
@@ -121,7 +128,7 @@ def all_results(cloud: LocalCloud) -> list[dict[str, Any]]:
         query = {"limit": "1000", "next": page["next"]}
 
 
-def history_objects(stack: DeployedStack) -> dict[int, race.History]:
+def history_objects(stack: DeployedStack) -> dict[int, dict[str, dict[str, str]]]:
     s3 = boto3.client("s3")
     bucket = stack.physical_id("Alleycat/HistoryBucket")
     found = {}
@@ -158,15 +165,34 @@ def parked(queue_url: str) -> list[dict[str, Any]]:
 
 
 def expected_ranking(sent: list[dict[str, Any]]) -> list[tuple[int, float]]:
-    return [
-        (s.racer_id, float(s.total)) for s in race.ranked(race.brute_force_standings(sent)[RACE_ID])
-    ]
+    return [(racer, float(total)) for racer, total in expected_rankings(sent)[RACE_ID]]
+
+
+class FlakyParking:
+    """The standings function's failure queue refuses its first ``failures`` messages.
+
+    Parking an invalid message then fails in the middle of a batch: the batch reports it
+    in ``batchItemFailures`` with the window state of the records before it, and Lambda
+    retries from there.
+    """
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.real = standings.send_to_failure_queue
+
+    def __call__(self, *args: Any, **kwargs: Any) -> str:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("failure queue unreachable")
+        return self.real(*args, **kwargs)
 
 
 def test_a_full_race_with_faults_equals_brute_force(
-    deployed: tuple[LocalCloud, DeployedStack],
+    deployed: tuple[LocalCloud, DeployedStack], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cloud, stack = deployed
+    flaky = FlakyParking(failures=3)
+    monkeypatch.setattr(standings, "send_to_failure_queue", flaky)
     cloud.faults.inject(
         stack.physical_id("Alleycat/Standings/Trigger/Function"), fail=2, duplicate=3
     )
@@ -179,9 +205,14 @@ def test_a_full_race_with_faults_equals_brute_force(
         stack.physical_id("Alleycat/Archive/Processor/Function"), fail=1, duplicate=1
     )
 
-    sent, invalid = run_race(cloud, stack, racers=1000, seconds=300, bad=24)
+    sent, invalid = run_race(cloud, stack, racers=1000, seconds=300, bad=24, resent=3)
 
     assert len(sent) == 300_000
+    assert flaky.failures == 0  # parking did fail mid-batch, three times
+    standings_calls = cloud.log.invocations(
+        function=stack.physical_id("Alleycat/Standings/Trigger/Function")
+    )
+    assert sum(i.outcome == "partial" for i in standings_calls) == 3
     ranking = expected_ranking(sent)
     results = all_results(cloud)
     # The index orders equal scores arbitrarily: compare by (score, racer).
@@ -195,12 +226,18 @@ def test_a_full_race_with_faults_equals_brute_force(
     ]
     assert len(updates) >= 300 // 15
     assert [(s["racerId"], s["total"]) for s in updates[-1]["leaders"]] == ranking[:10]
-    assert history_objects(stack) == race.brute_force_history(sent)
+    assert history_objects(stack) == expected_personal_bests(sent)
     # Nothing lost: every invalid message is parked by the standings reader (duplicated
     # invocations may park one twice) and kept whole by Firehose.
     dead = parked(stack.physical_id("Alleycat/Standings/Trigger/DeadLetterQueue"))
     assert {base64.b64decode(d["record"]["kinesis"]["data"]) for d in dead} == set(invalid)
     assert sorted(processing_failed(stack)) == sorted(invalid)
+    # Only the invalid finish messages pass the final results' filter, and are parked there.
+    finishes = parked(stack.physical_id("Alleycat/Stream/FinalResults/DeadLetterQueue"))
+    assert {base64.b64decode(d["record"]["kinesis"]["data"]) for d in finishes} == {
+        data for data in invalid if b'"event": "finish"' in data or b'"event":"finish"' in data
+    }
+    assert finishes
     # No batch went to an on-failure destination; Firehose's failure records are exactly
     # the invalid messages it kept under processing-failed/.
     failures = cloud.log.failures()

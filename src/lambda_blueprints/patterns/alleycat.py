@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import cast
 
 from aws_cdk import CfnElement, Duration, RemovalPolicy, Size, Stack, Token
@@ -20,7 +21,7 @@ from lambda_blueprints import _defaults
 from lambda_blueprints._validation import check_duration_range, check_int_range
 from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
 from lambda_blueprints.constructs.iot_topic_to_kinesis import IotTopicToKinesis
-from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut
+from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut, shards_for
 from lambda_blueprints.constructs.stream_trigger import StreamTrigger
 from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
 
@@ -28,13 +29,21 @@ _RUNTIME = "runtime.alleycat"
 #: The index of final results by score that the leaderboard API reads.
 RESULTS_INDEX = "ByScore"
 HISTORY_PREFIX = "history/"
+#: Share of the stream's write capacity the declared peak may use. Bikes publish once a
+#: second but not in step: at 100% any second with a few more messages than the average
+#: is throttled, and the IoT rule does not retry (the messages land in the error bucket).
+STREAM_WRITE_HEADROOM = 0.8
+#: MQTT topics have at most 7 slashes; a leaderboard topic adds ``/<raceId>/leaderboard``.
+_MAX_PREFIX_SLASHES = 5
+#: Topics are at most 256 bytes; the suffix takes up to 29 (16-digit race ids).
+_MAX_PREFIX_BYTES = 227
 
 
 class AlleycatRacing(Construct):
     """The Alleycat racing backend of the AWS Compute blog's streaming data series.
 
     Bikes publish one message a second over MQTT; an IoT rule puts them on a Kinesis
-    stream that four readers share:
+    stream that three readers share, and a fourth function follows the races table:
 
     * **Live standings** (enhanced fan-out): a tumbling-window aggregator keeps each
       racer's best total per race and, once per window, merges it into the races table
@@ -65,13 +74,16 @@ class AlleycatRacing(Construct):
         * ``Api``: the leaderboard API, its function, access logs and alarms.
 
     Default settings:
-        * Stream: 1,000 messages/s of 250 bytes (one race of 1,000 racers) -> 1 shard,
-          24 hours retention, KMS encryption.
+        * Stream: 1,000 messages/s of 250 bytes (one race of 1,000 racers) at no more
+          than 80% of the shards' write capacity -> 2 shards, 24 hours retention, KMS
+          encryption. Messages the IoT rule cannot write (throttled) are kept, uncounted,
+          in the ingest error bucket.
         * Standings: 15-second window (the Alleycat template), batch 1,000,
           ``TRIM_HORIZON``, parallelization 1, partial batch responses, 3 retries.
         * Final results: batch 1,000, filter ``event = finish``.
         * Publisher: top 10 racers, QoS 1, batch 100.
-        * Archive: buffering 60 s / 1 MiB as in the series, GZIP, transform with 3 retries.
+        * Archive: FirehoseArchive's defaults (60 s or 5 MiB to S3, GZIP; the transform
+          gets up to 1 MB or 60 s of records, 3 retries).
         * API: regional, IAM authorization, request validation, access logs (JSON),
           tracing, 100 requests/s with bursts of 200, 5XX and latency alarms.
         * Tables and buckets encrypted (``encryption_key`` or AWS managed keys), retained.
@@ -80,8 +92,10 @@ class AlleycatRacing(Construct):
         scope: The parent construct.
         construct_id: The construct id.
         messages_per_second: Peak messages per second over all races (racers x races).
+            The stream gets enough shards to take it at 80% of their write capacity.
         average_message_size: Average message size with its partition key.
-        shard_count: Shards, instead of sizing from the load.
+        shard_count: Shards, instead of sizing from the load (at least what the load
+            needs at 100%).
         window: The standings window, 1-900 s. Shorter: fresher leaderboards, more writes.
         topic: The MQTT topic the bikes publish to.
         leaderboard_topic_prefix: Prefix of the topics leaderboards are published to.
@@ -119,19 +133,28 @@ class AlleycatRacing(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._leaderboard_topic_prefix = leaderboard_topic_prefix
         window = window or Duration.seconds(15)
+        average_message_size = average_message_size or Size.bytes(250)
+        check_int_range("messages_per_second", messages_per_second, 1, 10_000_000)
         check_duration_range("window", window, 1, 900)
         check_int_range("leaderboard_size", leaderboard_size, 1, 1000)
         check_int_range("api_rate_limit", api_rate_limit, 1, 10_000)
         check_int_range("api_burst_limit", api_burst_limit, 1, 5_000)
         _check_topic_prefix(leaderboard_topic_prefix)
+        _check_topic_is_not_a_leaderboard(topic, leaderboard_topic_prefix)
+        if shard_count is None and not Token.is_unresolved(messages_per_second):
+            shard_count = shards_for(
+                math.ceil(messages_per_second / STREAM_WRITE_HEADROOM),
+                int(average_message_size.to_bytes()),
+            )
 
         #: The bike stream and its readers' capacity.
         self.fan_out = KinesisFanOut(
             self,
             "Stream",
             records_per_second=messages_per_second,
-            average_record_size=average_message_size or Size.bytes(250),
+            average_record_size=average_message_size,
             shard_count=shard_count,
             encryption_key=encryption_key,
             alarm_topic=alarm_topic,
@@ -288,11 +311,11 @@ class AlleycatRacing(Construct):
                 "reads and writes objects under the history prefix only.",
             )
         # Without ListBucket a missing history object reads as AccessDenied, not NoSuchKey.
+        # No s3:prefix condition: a GetObject request carries no prefix, so a condition on
+        # it would never hold there. The bucket holds history objects only.
         processor.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[self.history_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{HISTORY_PREFIX}*"]}},
+                actions=["s3:ListBucket"], resources=[self.history_bucket.bucket_arn]
             )
         )
 
@@ -315,6 +338,39 @@ class AlleycatRacing(Construct):
     def grant_read_history(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` download the history objects."""
         return self.history_bucket.grant_read(grantee, f"{HISTORY_PREFIX}*")
+
+    def grant_query_api(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` (e.g. the frontend's identity pool role) call the leaderboard API.
+
+        ``execute-api:Invoke`` on the API's two ``GET`` methods of the ``prod`` stage.
+        """
+        rest_api = self.api.rest_api
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["execute-api:Invoke"],
+            resource_arns=[
+                rest_api.arn_for_execute_api("GET", f"/races/*/{path}", "prod")
+                for path in ("standings", "results")
+            ],
+        )
+
+    def grant_subscribe_leaderboards(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` subscribe to and receive the published leaderboards.
+
+        ``iot:Subscribe`` on the topic filters ``<prefix>/<raceId>/leaderboard`` and
+        ``iot:Receive`` on those topics. ``iot:Connect`` names the client ids a frontend
+        connects with, which only the application knows: grant it with them.
+        """
+        stack = Stack.of(self)
+        topics = f"{self._leaderboard_topic_prefix}/*/leaderboard"
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["iot:Subscribe", "iot:Receive"],
+            resource_arns=[
+                stack.format_arn(service="iot", resource="topicfilter", resource_name=topics),
+                stack.format_arn(service="iot", resource="topic", resource_name=topics),
+            ],
+        )
 
 
 class LeaderboardApi(Construct):
@@ -508,3 +564,36 @@ def _check_topic_prefix(prefix: str) -> None:
             "levels without wildcards (+, #), a leading $ or a trailing /, e.g. "
             "'alleycat/races'."
         )
+    if prefix.count("/") > _MAX_PREFIX_SLASHES or len(prefix.encode()) > _MAX_PREFIX_BYTES:
+        raise ValueError(
+            f"leaderboard_topic_prefix={prefix!r} has {prefix.count('/')} slashes and "
+            f"{len(prefix.encode())} bytes: allowed are at most {_MAX_PREFIX_SLASHES} slashes "
+            f"and {_MAX_PREFIX_BYTES} bytes, since '/<raceId>/leaderboard' is added and MQTT "
+            "topics have at most 7 slashes and 256 bytes. Use a shorter prefix."
+        )
+
+
+def _check_topic_is_not_a_leaderboard(topic: str, prefix: str) -> None:
+    # The stack would otherwise ingest its own leaderboards as (invalid) race messages.
+    if Token.is_unresolved(topic) or Token.is_unresolved(prefix):
+        return
+    if _may_match(topic.split("/"), [*prefix.split("/"), None, "leaderboard"]):
+        raise ValueError(
+            f"topic={topic!r} matches the leaderboard topics "
+            f"'{prefix}/<raceId>/leaderboard': the rule would put every published "
+            "leaderboard on the race stream. Choose a topic outside "
+            f"leaderboard_topic_prefix={prefix!r}."
+        )
+
+
+def _may_match(filter_levels: list[str], topic_levels: list[str | None]) -> bool:
+    """Whether an MQTT topic filter matches a topic; a None level stands for any value."""
+    for index, level in enumerate(filter_levels):
+        if level == "#":
+            return True
+        if index >= len(topic_levels):
+            return False
+        wanted = topic_levels[index]
+        if wanted is not None and level not in ("+", wanted):
+            return False
+    return len(filter_levels) == len(topic_levels)

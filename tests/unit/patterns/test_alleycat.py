@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import Duration, Size, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
@@ -32,12 +33,13 @@ def statements(template: Template, role_prefix: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_the_stream_is_sized_for_one_race_and_read_by_four_consumers(
+def test_the_stream_is_sized_for_one_race_with_headroom_and_read_by_three_consumers(
     new_stack: NewStack,
 ) -> None:
     _, racing, template = build(new_stack)
 
-    template.has_resource_properties("AWS::Kinesis::Stream", {"ShardCount": 1})
+    # 1,000 messages/s fill one shard's 1,000 records/s; at most 80% of it -> 2 shards.
+    template.has_resource_properties("AWS::Kinesis::Stream", {"ShardCount": 2})
     template.resource_count_is("AWS::Kinesis::StreamConsumer", 1)
     template.resource_count_is("AWS::KinesisFirehose::DeliveryStream", 1)
     capacity = racing.fan_out.capacity
@@ -156,6 +158,55 @@ def test_the_api_requires_iam_and_validates_parameters(new_stack: NewStack) -> N
     )
 
 
+def test_an_ingest_topic_beside_the_leaderboards_is_accepted(new_stack: NewStack) -> None:
+    for topic in ("alleycat/publish", "alleycat/races/+", "alleycat/races/+/leaderboard/x"):
+        build(new_stack, topic=topic)
+    # The longest prefix: with '/<raceId>/leaderboard', 7 slashes.
+    build(new_stack, leaderboard_topic_prefix="a/b/c/d/e/f")
+
+
+def test_an_explicit_shard_count_may_run_the_stream_at_its_full_capacity(
+    new_stack: NewStack,
+) -> None:
+    _, _, template = build(new_stack, shard_count=1)
+
+    template.has_resource_properties("AWS::Kinesis::Stream", {"ShardCount": 1})
+
+
+def test_the_processor_can_tell_a_missing_history_object_from_a_refusal(
+    new_stack: NewStack,
+) -> None:
+    _, _, template = build(new_stack)
+
+    listing = [
+        s for s in statements(template, "RacingArchiveProcessor") if s["Action"] == "s3:ListBucket"
+    ]
+    assert len(listing) == 1
+    # A condition on s3:prefix would never hold for GetObject: S3 would answer 403.
+    assert "Condition" not in listing[0]
+    (bucket,) = template.find_resources(
+        "AWS::S3::Bucket", {"Properties": {"VersioningConfiguration": {"Status": "Enabled"}}}
+    )
+    assert listing[0]["Resource"] == {"Fn::GetAtt": [bucket, "Arn"]}
+
+
+def test_frontend_grants_name_the_api_methods_and_leaderboard_topics(new_stack: NewStack) -> None:
+    stack = new_stack()
+    racing = AlleycatRacing(stack, "Racing")
+    frontend = iam.Role(stack, "Frontend", assumed_by=iam.AccountRootPrincipal())
+    racing.grant_query_api(frontend)
+    racing.grant_subscribe_leaderboards(frontend)
+
+    granted = statements(Template.from_stack(stack), "FrontendDefaultPolicy")
+    by_action = {str(s["Action"]): str(s["Resource"]) for s in granted}
+    invoke = by_action["execute-api:Invoke"]
+    assert "/prod/GET/races/*/standings" in invoke
+    assert "/prod/GET/races/*/results" in invoke
+    subscribe = by_action["['iot:Receive', 'iot:Subscribe']"]
+    assert "topicfilter/alleycat/races/*/leaderboard" in subscribe
+    assert ":topic/alleycat/races/*/leaderboard" in subscribe
+
+
 def test_a_web_acl_is_associated_when_given(new_stack: NewStack) -> None:
     arn = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/races/abc"
     _, _, template = build(new_stack, web_acl_arn=arn)
@@ -175,6 +226,13 @@ def test_a_web_acl_is_associated_when_given(new_stack: NewStack) -> None:
         ({"messages_per_second": 5000, "shard_count": 1}, "shard_count=1 cannot carry"),
         ({"average_message_size": Size.mebibytes(2)}, "average_record_size"),
         ({"topic": "bikes/#/x"}, "topic_filter"),
+        ({"messages_per_second": 0}, "messages_per_second=0"),
+        ({"topic": "alleycat/#"}, "topic='alleycat/#' matches the leaderboard topics"),
+        ({"topic": "alleycat/races/+/leaderboard"}, "matches the leaderboard topics"),
+        ({"topic": "#"}, "matches the leaderboard topics"),
+        ({"topic": "+/+/7/leaderboard"}, "matches the leaderboard topics"),
+        ({"leaderboard_topic_prefix": "a/b/c/d/e/f/g"}, "has 6 slashes"),
+        ({"leaderboard_topic_prefix": "r" * 228}, "228 bytes"),
     ],
 )
 def test_fails_when_a_prop_is_out_of_range(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +16,7 @@ from moto.iotdata.models import iotdata_backends
 from lambda_blueprints.runtime.alleycat.final_results import handler as final_results
 from lambda_blueprints.runtime.alleycat.leaderboard_api import handler as api
 from lambda_blueprints.runtime.alleycat.publisher import handler as publisher
+from lambda_blueprints.runtime.alleycat.race import decode_standings, encode_standings
 from lambda_blueprints.runtime.alleycat.standings import handler as standings
 from lambda_blueprints.testing import (
     LambdaContext,
@@ -112,7 +114,7 @@ def stored(shard: str = "shardId-000000000000") -> dict[str, Any]:
         TableName="races", Key={"pk": {"S": "race#42"}, "sk": {"S": f"standings#{shard}"}}
     )["Item"]
     return {
-        "standings": json.loads(item["standings"]["S"]),
+        "standings": decode_standings(item["standings"]["B"]),
         "version": int(item["version"]["N"]),
         "classId": int(item["classId"]["N"]),
     }
@@ -139,7 +141,7 @@ def test_a_window_keeps_best_totals_and_parks_invalid_messages(races: str) -> No
     response = standings.lambda_handler(batch, context("standings"))
 
     assert response["batchItemFailures"] == []
-    assert response["state"] == {
+    assert response["state"]["aggregate"] == {
         "42": {"classId": 3, "standings": {"1": [2, "25", "Rider 1"], "2": [1, "12", "Rider 2"]}}
     }
     [parked] = queued(races)
@@ -194,7 +196,7 @@ def test_a_concurrent_write_is_merged_not_overwritten(
                     **request["Key"],
                     "raceId": {"N": "42"},
                     "classId": {"N": "3"},
-                    "standings": {"S": json.dumps({"7": [3, "70", "Rider 7"]})},
+                    "standings": {"B": encode_standings({"7": [3, "70", "Rider 7"]})},
                     "version": {"N": "1"},
                 },
             )
@@ -214,6 +216,38 @@ def test_without_a_window_each_batch_is_written(races: str) -> None:
 
     assert response == {"batchItemFailures": []}
     assert stored("shardId-000000000003")["standings"] == {"1": [1, "10", "Rider 1"]}
+
+
+def test_standings_too_large_for_an_item_are_parked_and_the_other_races_written(
+    races: str,
+) -> None:
+    # 64-character CJK names compress poorly: 3,000 racers pass DynamoDB's 400 KB.
+    crowd = [
+        record(
+            bike(
+                r,
+                1,
+                r,
+                raceId=7,
+                name="".join(chr(0x4E00 + (r * 64 + i) % 20000) for i in range(64)),
+            ),
+            r + 1,
+        )
+        for r in range(3000)
+    ]
+    batch = window([*crowd, record(bike(1, 1, 10), 5000)])
+    state = standings.lambda_handler(batch, context("s"))["state"]
+
+    response = standings.lambda_handler(window([], state=state, is_final=True), context("s"))
+
+    assert response == {"state": {}}
+    assert stored()["standings"] == {"1": [1, "10", "Rider 1"]}  # race 42 was written
+    [parked] = queued(races)
+    assert parked["reason"] == "STANDINGS_TOO_LARGE"
+    assert "race 7" in parked["detail"]
+    assert parked["record"]["part"] == "final"
+    assert parked["record"]["window"]["start"] == "2026-01-01T00:00:00Z"
+    assert parked["record"]["firstSequenceNumber"] == "1"
 
 
 def test_a_failed_write_fails_the_final_invocation_for_a_retry(
@@ -298,7 +332,7 @@ def put_standings(shard: str, entries: dict[str, list[Any]], updated: str) -> No
             "pk": {"S": "race#42"},
             "sk": {"S": f"standings#{shard}"},
             "classId": {"N": "3"},
-            "standings": {"S": json.dumps(entries)},
+            "standings": {"B": encode_standings(entries)},
             "updatedAt": {"S": updated},
             "version": {"N": "1"},
         },
@@ -394,10 +428,77 @@ def test_the_api_pages_final_results_by_score(races: str) -> None:
     assert "next" not in second
 
 
+def test_the_publisher_cuts_a_leaderboard_to_iot_cores_payload_limit(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADERBOARD_SIZE", "1000")
+    name = "".join(chr(0x4E00 + i) for i in range(64))  # 192 bytes of UTF-8
+    put_standings(
+        "shardId-000000000000", {str(r): [300, str(1000 + r), name] for r in range(1000)}, "T"
+    )
+
+    response = publisher.lambda_handler(
+        {"Records": [standings_change("shardId-000000000000", 300)]}, context("publisher")
+    )
+
+    assert response == {"batchItemFailures": []}
+    backend = iotdata_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    [(_, payload)] = backend.published_payloads
+    assert len(payload) <= publisher.MAX_PAYLOAD_BYTES
+    body = json.loads(payload)
+    assert body["racers"] == 1000
+    assert 300 < len(body["leaders"]) < 1000
+    assert body["leaders"][0] == {
+        "rank": 1,
+        "racerId": 999,
+        "name": name,
+        "total": 1999.0,
+        "second": 300,
+    }
+    # One more leader would not have fit.
+    bigger = {**body, "leaders": [*body["leaders"], body["leaders"][-1]]}
+    assert len(json.dumps(bigger, separators=(",", ":"), ensure_ascii=False).encode()) > (
+        publisher.MAX_PAYLOAD_BYTES
+    )
+
+
+def next_token(key: Any, offset: Any = 3) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"key": key, "offset": offset}).encode()).decode()
+
+
+PAGE_KEY = {
+    "pk": {"S": "race#42"},
+    "sk": {"S": "racer#2"},
+    "raceKey": {"S": "race#42"},
+    "score": {"N": "102"},
+}
+
+
 @pytest.mark.parametrize(
     ("path", "query", "status", "fragment"),
     [
         ("/races/abc/standings", None, 400, "raceId='abc'"),
+        ("/races/\u00b2/standings", None, 400, "raceId="),
+        ("/races/9007199254740992/standings", None, 400, "raceId='9007199254740992'"),
+        ("/races/42/standings", {"limit": "\u00b2"}, 400, "limit="),
+        ("/races/42/standings", {"limit": "\u0663"}, 400, "limit="),
+        ("/races/42/standings", {"limit": "1" * 5000}, 400, "limit="),
+        ("/races/42/results", {"next": next_token("abc")}, 400, "next"),
+        ("/races/42/results", {"next": next_token(PAGE_KEY, -5)}, 400, "next"),
+        ("/races/42/results", {"next": next_token(PAGE_KEY, True)}, 400, "next"),
+        (
+            "/races/42/results",
+            {"next": next_token({**PAGE_KEY, "pk": {"S": "race#41"}, "raceKey": {"S": "race#41"}})},
+            400,
+            "for this race",
+        ),
+        (
+            "/races/42/results",
+            {"next": next_token({**PAGE_KEY, "score": {"S": "102"}})},
+            400,
+            "next",
+        ),
+        ("/races/42/results", {"next": next_token({**PAGE_KEY, "extra": {"S": "x"}})}, 400, "next"),
         ("/races/42/standings", {"limit": "0"}, 400, "limit='0'"),
         ("/races/42/results", {"limit": "1001"}, 400, "limit='1001'"),
         ("/races/42/results", {"next": "!!"}, 400, "next"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 from decimal import Decimal
 from typing import Any
 
@@ -176,24 +175,49 @@ def test_put_records_resends_throttled_records_until_all_are_in() -> None:
     assert waits[0] == 0
 
 
-def test_put_records_gives_up_after_max_attempts() -> None:
+def test_put_records_gives_up_after_max_attempts_without_a_last_wait() -> None:
     class AlwaysThrottled:
+        def __init__(self) -> None:
+            self.calls = 0
+
         def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+            self.calls += 1
             return {
                 "Records": [{"ErrorCode": "ProvisionedThroughputExceededException"}] * len(Records)
             }
 
-    with pytest.raises(RuntimeError, match="still failing after 3"):
-        simulator.put_records(
-            AlwaysThrottled(), "s", [(b"a", "k")], max_attempts=3, backoff=lambda _: None
-        )
+    client = AlwaysThrottled()
+    waits: list[int] = []
+    with pytest.raises(RuntimeError, match="1 records still failing after 3"):
+        simulator.put_records(client, "s", [(b"a", "k")], max_attempts=3, backoff=waits.append)
+    assert client.calls == 3
+    assert waits == [0, 1]  # no wait after the last call
 
 
-def test_brute_force_skips_invalid_messages() -> None:
-    rng = random.Random(1)
-    messages = [message(racerId=i % 3, second=i, total=rng.randint(1, 100)) for i in range(1, 20)]
-    messages.append(message(racerId=1, total=10**10))
+@pytest.mark.parametrize("key", ["", "k" * 257])
+def test_partition_keys_outside_1_to_256_characters_are_refused_before_any_call(key: str) -> None:
+    with pytest.raises(ValueError, match=f"has {len(key)} characters; Kinesis takes 1 to 256"):
+        list(simulator.batches([(b"a", "k"), (b"b", key)]))
 
-    standings = race.brute_force_standings(messages)[7]
 
-    assert Decimal(standings["1"][1]) <= 100
+def test_a_total_with_more_than_38_significant_digits_is_invalid() -> None:
+    data = json.dumps(message(total="X")).replace('"X"', "1.00000000000000000000000000000000000001")
+
+    with pytest.raises(PoisonRecordError, match="38 significant digits"):
+        race.parse_message(data)
+
+
+def test_race_ids_stop_where_javascript_numbers_stop_being_exact() -> None:
+    assert race.parse_message(json.dumps(message(raceId=2**53 - 1))).race_id == 2**53 - 1
+    with pytest.raises(PoisonRecordError, match="raceId=9007199254740992"):
+        race.parse_message(json.dumps(message(raceId=2**53)))
+
+
+def test_stored_standings_round_trip_compressed_in_utf_8() -> None:
+    standings = {str(r): [r, f"{r}.5", f"Rider {r} 日本"] for r in range(1000)}
+
+    encoded = race.encode_standings(standings)
+
+    assert race.decode_standings(encoded) == standings
+    assert len(encoded) < 20 * 1000  # gzip of UTF-8, not ASCII escapes
+    assert race.encode_standings(standings) == encoded  # no timestamp in the gzip header

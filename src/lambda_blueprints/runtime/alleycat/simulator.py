@@ -25,6 +25,8 @@ MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 5 * 1024 * 1024
 #: A record's data and partition key together hold at most 1 MiB.
 MAX_RECORD_BYTES = 1024 * 1024
+#: A partition key is 1 to 256 Unicode characters.
+MAX_PARTITION_KEY_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -103,11 +105,17 @@ def batches(
     """Group ``(data, partition key)`` pairs into PutRecords calls (500 records, 5 MiB).
 
     Raises:
-        ValueError: When one record is over 1 MiB.
+        ValueError: When one record is over 1 MiB, or its partition key is not 1-256
+            characters (PutRecords would refuse the whole call).
     """
     batch: list[tuple[bytes, str]] = []
     size = 0
     for data, key in records:
+        if not 1 <= len(key) <= MAX_PARTITION_KEY_CHARS:
+            raise ValueError(
+                f"partition key {key[:32]!r} has {len(key)} characters; Kinesis takes 1 to "
+                f"{MAX_PARTITION_KEY_CHARS}"
+            )
         record_size = len(data) + len(key.encode())
         if record_size > MAX_RECORD_BYTES:
             raise ValueError(f"a record of {record_size:,} bytes is over Kinesis's 1 MiB")
@@ -132,13 +140,14 @@ def put_records(
     """Put ``(data, partition key)`` records on a stream with batched ``PutRecords`` calls.
 
     Records a call reports failed are sent again, alone with the other failures, after
-    ``backoff(attempt)`` (default: 0.1 s doubling).
+    ``backoff(attempt)`` (default: a random wait of up to 0.1 s, doubling with each
+    attempt, so that many producers throttled together do not all come back together).
 
     Raises:
         RuntimeError: When records are still failing after ``max_attempts`` calls.
     """
     stats = stats or PutStats()
-    wait = backoff or (lambda attempt: time.sleep(0.1 * 2**attempt))
+    wait = backoff or _full_jitter
     for batch in batches(records):
         pending: Sequence[tuple[bytes, str]] = batch
         for attempt in range(max_attempts):
@@ -155,11 +164,15 @@ def put_records(
             stats.records += len(pending) - len(failed)
             if not failed:
                 break
+            if attempt + 1 == max_attempts:
+                raise RuntimeError(
+                    f"{len(failed)} records still failing after {max_attempts} PutRecords calls"
+                )
             stats.retried += len(failed)
             pending = failed
             wait(attempt)
-        else:
-            raise RuntimeError(
-                f"{len(pending)} records still failing after {max_attempts} PutRecords calls"
-            )
     return stats
+
+
+def _full_jitter(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.1 * 2**attempt))  # noqa: S311 - spreading retries

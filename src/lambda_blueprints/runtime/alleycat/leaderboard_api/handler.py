@@ -7,8 +7,9 @@ Routes:
     ``ByScore`` index, highest score first, a page at a time (``next`` is the opaque token
     of the previous page).
 
-``limit`` is 1-1000 (default 100). Bad parameters answer 400 with the reason; a race
-without data answers 404.
+``limit`` is 1-1000 (default 100). Bad parameters, including a ``next`` token that is not
+one this API returned for the same race, answer 400 with the reason; a race without data
+answers 404.
 
 Environment:
     RESULTS_TABLE_NAME: The races table.
@@ -28,9 +29,10 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from botocore.exceptions import ClientError
 
 from ..publisher.handler import race_standings
-from ..race import ranked
+from ..race import MAX_RACE_ID, ranked
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -41,6 +43,8 @@ app = APIGatewayRestResolver()
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+#: The attributes of a ``ByScore`` page's last key: the table's keys and the index's.
+_PAGE_KEY = {"pk": "S", "sk": "S", "raceKey": "S", "score": "N"}
 
 
 @cache
@@ -49,17 +53,53 @@ def dynamodb_client() -> DynamoDBClient:
     return boto3.client("dynamodb")
 
 
+def _whole_number(text: str, low: int, high: int) -> int | None:
+    # isdecimal alone takes other scripts' digits; 16 digits bound int()'s work.
+    if not (text.isascii() and text.isdecimal() and len(text) <= 16):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 def _race_id(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 2**53:
-        raise BadRequestError(f"raceId={text!r} is not a positive integer")
-    return int(text)
+    race = _whole_number(text, 1, MAX_RACE_ID)
+    if race is None:
+        raise BadRequestError(f"raceId={text[:32]!r} is not an integer in 1-{MAX_RACE_ID}")
+    return race
 
 
 def _limit() -> int:
     text = app.current_event.get_query_string_value("limit", str(DEFAULT_LIMIT)) or ""
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-        raise BadRequestError(f"limit={text!r} is not an integer in 1-{MAX_LIMIT}")
-    return int(text)
+    limit = _whole_number(text, 1, MAX_LIMIT)
+    if limit is None:
+        raise BadRequestError(f"limit={text[:32]!r} is not an integer in 1-{MAX_LIMIT}")
+    return limit
+
+
+def _page_start(token: str, race: int) -> tuple[dict[str, Any], int]:
+    """The start key and rank offset in a ``next`` token; 400 unless it is one of ours."""
+    try:
+        cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
+        key, offset = cursor["key"], cursor["offset"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as error:
+        raise BadRequestError("next is not a token this API returned") from error
+    valid = (
+        isinstance(offset, int)
+        and not isinstance(offset, bool)
+        and offset >= 0
+        and isinstance(key, dict)
+        and set(key) == set(_PAGE_KEY)
+        and all(
+            isinstance(key[name], dict)
+            and set(key[name]) == {kind}
+            and isinstance(key[name][kind], str)
+            for name, kind in _PAGE_KEY.items()
+        )
+        and key["pk"]["S"] == key["raceKey"]["S"] == f"race#{race}"
+    )
+    if not valid:
+        raise BadRequestError("next is not a token this API returned for this race")
+    return key, offset
 
 
 @app.get("/races/<race_id>/standings")
@@ -95,13 +135,14 @@ def results(race_id: str) -> dict[str, Any]:
     token = app.current_event.get_query_string_value("next")
     offset = 0
     if token:
-        try:
-            start = json.loads(base64.urlsafe_b64decode(token.encode()))
-            request["ExclusiveStartKey"] = start["key"]
-            offset = int(start["offset"])
-        except (ValueError, KeyError, TypeError, binascii.Error) as error:
-            raise BadRequestError("next is not a token this API returned") from error
-    page = dynamodb_client().query(**request)
+        request["ExclusiveStartKey"], offset = _page_start(token, race)
+    try:
+        page = dynamodb_client().query(**request)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ValidationException" or not token:
+            raise
+        # Only the start key comes from the client: DynamoDB refused it.
+        raise BadRequestError("next is not a token this API returned for this race") from error
     items = page.get("Items", [])
     if not items and not token:
         raise NotFoundError(f"race {race} has no final results")

@@ -18,6 +18,10 @@ Environment:
 
 A race whose publish fails reports all of its records in ``batchItemFailures``: Lambda
 retries from the earliest, and a later publish carries the newest standings anyway.
+
+The IoT message broker refuses payloads over 128 KB: a leaderboard that would be larger
+(many leaders with long names) is published with as many leaders as fit, rather than
+failing the same way on every retry.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from ..race import Standings, merge_standings, ranked
+from ..race import Standings, decode_standings, merge_standings, ranked
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -39,6 +43,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 logger = Logger()
+
+#: IoT Core's message payload limit, 128 KB, counted in thousands to stay clear of it.
+MAX_PAYLOAD_BYTES = 128_000
 
 
 @cache
@@ -66,7 +73,7 @@ def race_standings(table_name: str, race_id: int) -> tuple[Standings, int, str]:
         ConsistentRead=True,
     ):
         for item in page["Items"]:
-            merge_standings(merged, json.loads(item["standings"]["S"]))
+            merge_standings(merged, decode_standings(item["standings"]["B"]))
             class_id = int(item["classId"]["N"])
             updated = max(updated, item.get("updatedAt", {}).get("S", ""))
     return merged, class_id, updated
@@ -82,6 +89,30 @@ def leaderboard_message(race_id: int, table_name: str, size: int) -> dict[str, A
         "racers": len(standings),
         "leaders": [standing.as_json() for standing in ranked(standings, size)],
     }
+
+
+def encode_leaderboard(message: dict[str, Any]) -> bytes:
+    """The payload of ``message``, its ``leaders`` cut to what IoT Core accepts."""
+    leaders = message["leaders"]
+    payload = _encode({**message, "leaders": leaders})
+    if len(payload) <= MAX_PAYLOAD_BYTES:
+        return payload
+    fits, too_many = 0, len(leaders)  # the most leaders that fit lie in [fits, too_many)
+    while too_many - fits > 1:
+        middle = (fits + too_many) // 2
+        if len(_encode({**message, "leaders": leaders[:middle]})) <= MAX_PAYLOAD_BYTES:
+            fits = middle
+        else:
+            too_many = middle
+    logger.warning(
+        "leaderboard cut to fit IoT Core's payload limit",
+        extra={"raceId": message["raceId"], "leaders": fits, "wanted": len(leaders)},
+    )
+    return _encode({**message, "leaders": leaders[:fits]})
+
+
+def _encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _race_of(record: Mapping[str, Any]) -> int | None:
@@ -113,7 +144,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             iot_data_client().publish(
                 topic=f"{prefix}/{race_id}/leaderboard",
                 qos=1,
-                payload=json.dumps(message, separators=(",", ":")).encode(),
+                payload=encode_leaderboard(message),
             )
         except Exception:
             logger.exception("leaderboard not published", extra={"raceId": race_id})

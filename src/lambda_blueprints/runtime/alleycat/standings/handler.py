@@ -11,15 +11,22 @@ Environment:
     FAILURE_QUEUE_URL: Where invalid messages go, whole, with the reason.
 
 Items: ``pk`` = ``race#<raceId>``, ``sk`` = ``standings#<shardId>``, with ``raceId``,
-``classId``, ``standings`` (compact JSON ``{racerId: [second, total, name]}``),
+``classId``, ``standings`` (binary: gzip of the compact UTF-8 JSON
+``{racerId: [second, total, name]}``, see :func:`..race.encode_standings`), ``racers``,
 ``updatedAt`` (the window end) and ``version``. A write reads the item, merges by maximum
 and writes it back only if nobody wrote in between (the version), so replays, retries and
 duplicates leave the same item: the merge is idempotent.
+
+Size: a DynamoDB item holds 400 KB. Compressed, a race's standings take about 12 bytes per
+racer with names like ``Rider 123`` and up to about 160 bytes with 64-character CJK names:
+roughly 30,000 and 2,400 racers per race. Standings that would not fit, or an item
+DynamoDB refuses, are parked in the failure queue (with the window, shard and first
+sequence number) instead of being retried forever: Lambda holds a shard until its
+window's final invocation succeeds.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from functools import cache
@@ -30,8 +37,15 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from ...shared.failures import PoisonRecordError, send_to_failure_queue
-from ...shared.windows import Window, handle_window_event
-from ..race import Standings, add_to_standings, kinesis_message, merge_standings
+from ...shared.windows import Window, aggregate_of, fold, handle_window_event, sequence_number
+from ..race import (
+    Standings,
+    add_to_standings,
+    decode_standings,
+    encode_standings,
+    kinesis_message,
+    merge_standings,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,6 +58,9 @@ logger = Logger()
 
 #: Conditional write attempts before the invocation fails and Lambda retries it.
 MAX_WRITE_ATTEMPTS = 5
+#: Largest compressed standings written: DynamoDB's 400 KB item less room for the keys
+#: and the other attributes.
+MAX_STANDINGS_BYTES = 390 * 1024
 
 
 @cache
@@ -80,9 +97,20 @@ class RaceStandings:
         return state
 
     def emit(self, state: dict[str, Any], window: Window) -> None:
-        """Merge each race's standings into its item for this shard."""
+        """Merge each race's standings into its item for this shard.
+
+        Raises:
+            PoisonRecordError: Once every other race is written, when a race's standings
+                can never be stored.
+        """
+        refused = []
         for race_id, race in state.items():
-            self._merge(int(race_id), int(race["classId"]), race["standings"], window)
+            try:
+                self._merge(int(race_id), int(race["classId"]), race["standings"], window)
+            except PoisonRecordError as error:
+                refused.append(error)
+        if refused:
+            raise PoisonRecordError(refused[0].reason, "; ".join(e.detail for e in refused))
 
     def _merge(self, race_id: int, class_id: int, standings: Standings, window: Window) -> None:
         client = dynamodb_client()
@@ -91,12 +119,19 @@ class RaceStandings:
             item = client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get(
                 "Item"
             )
-            merged: Standings = json.loads(item["standings"]["S"]) if item else {}
+            merged: Standings = decode_standings(item["standings"]["B"]) if item else {}
             if item is not None and not merge_standings(merged, standings):
                 return  # a replay: everything in this window is already in the item
             if item is None:
                 merge_standings(merged, standings)
             version = int(item["version"]["N"]) if item else 0
+            encoded = encode_standings(merged)
+            if len(encoded) > MAX_STANDINGS_BYTES:
+                raise PoisonRecordError(
+                    "STANDINGS_TOO_LARGE",
+                    f"race {race_id}: the standings of {len(merged):,} racers take "
+                    f"{len(encoded):,} bytes compressed; a DynamoDB item holds 400 KB",
+                )
             try:
                 client.put_item(
                     TableName=self.table_name,
@@ -104,7 +139,7 @@ class RaceStandings:
                         **key,
                         "raceId": {"N": str(race_id)},
                         "classId": {"N": str(class_id)},
-                        "standings": {"S": json.dumps(merged, separators=(",", ":"))},
+                        "standings": {"B": encoded},
                         "racers": {"N": str(len(merged))},
                         "updatedAt": {"S": window.end or window.start},
                         "version": {"N": str(version + 1)},
@@ -113,7 +148,11 @@ class RaceStandings:
                     ExpressionAttributeValues={":version": {"N": str(version)}},
                 )
             except ClientError as error:
-                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                code = error.response["Error"]["Code"]
+                if code == "ValidationException":
+                    # No retry can make DynamoDB take this item.
+                    raise PoisonRecordError("STANDINGS_REJECTED", str(error)) from error
+                if code != "ConditionalCheckFailedException":
                     raise
                 continue  # written in between: merge into the newer item
             self.writes += 1
@@ -141,10 +180,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if "window" not in event:
         # No tumbling window: aggregate this batch and write it now. Records before a
         # failed one are written; Lambda retries from the failed one.
-        response = handle_window_event({**event, "state": {}}, standings, on_poison=park)
+        envelope, failed = fold(event.get("Records") or [], standings, {}, on_poison=park)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        standings.emit(response["state"], Window(now, now, _shard(event), "", "batch"))
-        return {"batchItemFailures": response["batchItemFailures"]}
+        standings.emit(
+            aggregate_of(envelope, standings), Window(now, now, _shard(event), "", "batch")
+        )
+        failures = [] if failed is None else [{"itemIdentifier": sequence_number(failed)}]
+        return {"batchItemFailures": failures}
     return handle_window_event(event, standings, on_poison=park)
 
 

@@ -1,0 +1,64 @@
+"""Reference results of the Alleycat example, computed straight from the messages sent.
+
+Tests and the race demo compare what the pipeline stored (leaderboards, final results,
+personal bests) with these. They are written apart from ``runtime.alleycat`` on purpose
+and share none of its code: a reference that used the pipeline's own parsing, formula or
+ranking would agree with it even when both are wrong. Pass only the messages that should
+count: the caller knows which messages it made invalid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+_CENT = Decimal("0.01")
+
+
+def second_output(cadence: Any, resistance: Any) -> Decimal:
+    """The work of one second as the Alleycat series defines it, to the cent.
+
+    ``((cadence + 35) x (resistance + 65)) / 100``, rounded half to even.
+    """
+    work = (Decimal(str(cadence)) + 35) * (Decimal(str(resistance)) + 65) / 100
+    return work.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
+def expected_rankings(
+    messages: Iterable[Mapping[str, Any]],
+) -> dict[int, list[tuple[int, Decimal]]]:
+    """Per race, ``(racer id, best total)`` from the highest total down; ties by racer id."""
+    best: dict[int, dict[int, Decimal]] = {}
+    for message in messages:
+        racers = best.setdefault(int(message["raceId"]), {})
+        total = Decimal(str(message["total"]))
+        racer = int(message["racerId"])
+        if racer not in racers or total > racers[racer]:
+            racers[racer] = total
+    return {
+        race: sorted(racers.items(), key=lambda pair: (-pair[1], pair[0]))
+        for race, racers in best.items()
+    }
+
+
+def expected_personal_bests(
+    messages: Iterable[Mapping[str, Any]],
+) -> dict[int, dict[str, dict[str, str]]]:
+    """Per class: racer id -> second -> best output ever, as the history objects hold them."""
+    classes: dict[int, dict[str, dict[str, Decimal]]] = {}
+    for message in messages:
+        seconds = classes.setdefault(int(message["classId"]), {}).setdefault(
+            str(message["racerId"]), {}
+        )
+        output = second_output(message["cadence"], message["resistance"])
+        key = str(message["second"])
+        if key not in seconds or output > seconds[key]:
+            seconds[key] = output
+    return {
+        class_id: {
+            racer: {second: str(output) for second, output in seconds.items()}
+            for racer, seconds in racers.items()
+        }
+        for class_id, racers in classes.items()
+    }
