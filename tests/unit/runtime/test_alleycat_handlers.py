@@ -312,6 +312,34 @@ def test_a_failing_write_is_reported_for_that_record_only(
     assert response == {"batchItemFailures": [{"itemIdentifier": "12"}]}
 
 
+def test_a_result_dynamodb_refuses_is_parked_and_the_batch_goes_on(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_put = final_results.dynamodb_client().put_item
+
+    def put(**request: Any) -> Any:
+        if request["Item"]["racerId"]["N"] == "2":
+            raise final_results.dynamodb_client().exceptions.ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "Number overflow"}},
+                "PutItem",
+            )
+        return real_put(**request)
+
+    monkeypatch.setattr(final_results.dynamodb_client(), "put_item", put)
+    event = kinesis_event(
+        record(bike(2, 300, 950, event="finish"), 21),
+        record(bike(1, 300, 900, event="finish"), 22),
+    )
+
+    response = final_results.lambda_handler(event, context("final"))
+
+    assert response == {"batchItemFailures": []}
+    [parked] = queued(races)
+    assert (parked["reason"], parked["sequenceNumber"]) == ("RESULT_REJECTED", "21")
+    stored_racers = boto3.client("dynamodb").scan(TableName="races")["Items"]
+    assert [i["racerId"]["N"] for i in stored_racers] == ["1"]
+
+
 # -- publisher ---------------------------------------------------------------------------
 
 

@@ -11,7 +11,8 @@ Environment:
     FAILURE_QUEUE_URL: Where invalid messages go, whole, with the reason.
 
 Partial batch responses: a record whose write fails for a reason a retry may fix is
-reported in ``batchItemFailures``; invalid messages are parked and never block the shard.
+reported in ``batchItemFailures``; invalid messages, and results DynamoDB refuses, are
+parked and never block the shard.
 """
 
 from __future__ import annotations
@@ -78,8 +79,12 @@ def save_final(table_name: str, message: RaceMessage) -> bool:
             ExpressionAttributeValues={":score": {"N": str(message.total)}},
         )
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        code = error.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
             return False
+        if code == "ValidationException":
+            # No retry makes DynamoDB take this item: park the message, not the batch.
+            raise PoisonRecordError("RESULT_REJECTED", str(error)) from error
         raise
     return True
 
@@ -93,6 +98,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         raw = record.raw_event
         try:
             message = kinesis_message(raw)
+            if message.event == "finish":
+                save_final(table_name, message)
         except PoisonRecordError as error:
             send_to_failure_queue(
                 sqs_client(),
@@ -101,10 +108,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
                 function_name=context.function_name,
                 request_id=context.aws_request_id,
             )
-            logger.warning("invalid finish message parked", extra={"reason": error.reason})
-            return
-        if message.event == "finish":
-            save_final(table_name, message)
+            logger.warning("finish message parked", extra={"reason": error.reason})
 
     return process_partial_response(
         event=event, record_handler=handle, processor=processor, context=context
