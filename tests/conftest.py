@@ -60,6 +60,20 @@ def create_pk_sk_table(name: str) -> None:
     )
 
 
+def cfn_lint_findings(template_file: Path) -> list[str]:
+    """cfn-lint's findings on a template file (W3005: CDK's redundant DependsOn, ignored)."""
+    from cfnlint.api import ManualArgs, lint_file
+
+    return [str(m) for m in lint_file(template_file, config=ManualArgs(ignore_checks=["W3005"]))]
+
+
+def cfn_lint_template(template: dict[str, Any], tmp_path: Path) -> list[str]:
+    """cfn-lint's findings on a synthesized template (``Template.to_json()``)."""
+    template_file = tmp_path / "template.json"
+    template_file.write_text(json.dumps(template))
+    return cfn_lint_findings(template_file)
+
+
 def normalize_template(template: dict[str, Any]) -> dict[str, Any]:
     """Replace asset hashes, which change with any handler edit, by a placeholder."""
     return json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-from cfnlint.api import ManualArgs, lint_file
 from syrupy.assertion import SnapshotAssertion
 
 from lambda_blueprints import IotTopicToKinesis, KinesisFanOut
 from lambda_blueprints.constructs.iot_topic_to_kinesis import topic_matches
-from tests.conftest import normalize_template
+from tests.conftest import cfn_lint_template, normalize_template
 
 NewStack = Callable[..., Stack]
 TOPIC = "alleycat-publish"
@@ -279,12 +277,7 @@ def test_lint_clean(new_stack: NewStack, tmp_path: Path) -> None:
     stack = new_stack()
     race = KinesisFanOut(stack, "Race", shard_count=1)
     IotTopicToKinesis(stack, "Ingest", stream=race.stream, topic_filter=TOPIC)
-    template_file = tmp_path / "template.json"
-    template_file.write_text(json.dumps(Template.from_stack(stack).to_json()))
-
-    matches = lint_file(template_file, config=ManualArgs(ignore_checks=["W3005"]))
-
-    assert [str(m) for m in matches] == []
+    assert cfn_lint_template(Template.from_stack(stack).to_json(), tmp_path) == []
 
 
 def test_customer_managed_keys_grant_generate_data_key(new_stack: NewStack) -> None:

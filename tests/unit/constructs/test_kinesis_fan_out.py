@@ -15,13 +15,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-from cfnlint.api import ManualArgs, lint_file
 from syrupy.assertion import SnapshotAssertion
 
 from lambda_blueprints import KinesisFanOut
 from lambda_blueprints.constructs.kinesis_fan_out import shards_for
 from lambda_blueprints.testing import LocalCloud
-from tests.conftest import CDK_CONTEXT, normalize_template
+from tests.conftest import CDK_CONTEXT, cfn_lint_template, normalize_template
 
 NewStack = Callable[..., Stack]
 HANDLER = "runtime.window_totals.handler.lambda_handler"
@@ -313,12 +312,7 @@ def test_many_consumers_lint_clean(new_stack: NewStack, tmp_path: Path) -> None:
     for n in range(7):
         fan_out.reserve(f"Reader{n}", enhanced_fan_out=True)
     fan_out.add_consumer("Archive", handler=HANDLER)
-    template_file = tmp_path / "template.json"
-    template_file.write_text(json.dumps(Template.from_stack(stack).to_json()))
-
-    matches = lint_file(template_file, config=ManualArgs(ignore_checks=["W3005"]))
-
-    assert [str(m) for m in matches] == []
+    assert cfn_lint_template(Template.from_stack(stack).to_json(), tmp_path) == []
 
 
 def test_stream_alarms_watch_age_and_throttling(new_stack: NewStack) -> None:
