@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--racers", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=300)
     args = parser.parse_args(argv)
+    # The handlers log every merge at INFO; keep the leaderboard readable. Warnings (a
+    # parked message, a cut leaderboard) still print.
+    logging.disable(logging.INFO)
 
     print("synthesizing the Alleycat example stack...", flush=True)
     stack = AlleycatStack(App(), "Alleycat")
