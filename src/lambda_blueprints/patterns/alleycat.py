@@ -553,16 +553,17 @@ def _allow(function: lambda_.IFunction, actions: list[str], resources: list[str]
 def _check_topic_prefix(prefix: str) -> None:
     if Token.is_unresolved(prefix):
         return
+    # * and ? are wildcards in IAM and IoT policies: the grants on the prefix would widen.
     if (
         not prefix
         or prefix.startswith("$")
-        or any(c in prefix for c in "+#")
+        or any(c in prefix for c in "+#*?")
         or prefix.endswith("/")
     ):
         raise ValueError(
             f"leaderboard_topic_prefix={prefix!r} is not a usable MQTT topic prefix: give "
-            "levels without wildcards (+, #), a leading $ or a trailing /, e.g. "
-            "'alleycat/races'."
+            "levels without wildcards (+, #, and * or ? which policies read as wildcards), a "
+            "leading $ or a trailing /, e.g. 'alleycat/races'."
         )
     if prefix.count("/") > _MAX_PREFIX_SLASHES or len(prefix.encode()) > _MAX_PREFIX_BYTES:
         raise ValueError(

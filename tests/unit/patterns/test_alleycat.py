@@ -231,6 +231,10 @@ def test_a_web_acl_is_associated_when_given(new_stack: NewStack) -> None:
         ({"topic": "alleycat/races/+/leaderboard"}, "matches the leaderboard topics"),
         ({"topic": "#"}, "matches the leaderboard topics"),
         ({"topic": "+/+/7/leaderboard"}, "matches the leaderboard topics"),
+        # '#' also matches its parent level: this filter takes '<prefix>/7/leaderboard'.
+        ({"topic": "alleycat/races/7/leaderboard/#"}, "matches the leaderboard topics"),
+        ({"leaderboard_topic_prefix": "team-*"}, "policies read as wildcards"),
+        ({"leaderboard_topic_prefix": "team?"}, "leaderboard_topic_prefix='team?'"),
         ({"leaderboard_topic_prefix": "a/b/c/d/e/f/g"}, "has 6 slashes"),
         ({"leaderboard_topic_prefix": "r" * 228}, "228 bytes"),
     ],

@@ -250,6 +250,42 @@ def test_standings_too_large_for_an_item_are_parked_and_the_other_races_written(
     assert parked["record"]["firstSequenceNumber"] == "1"
 
 
+def test_standings_dynamodb_refuses_are_parked_not_retried_forever(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(**request: Any) -> Any:
+        raise standings.dynamodb_client().exceptions.ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "Item size exceeded"}},
+            "PutItem",
+        )
+
+    monkeypatch.setattr(standings.dynamodb_client(), "put_item", refuse)
+    state = standings.lambda_handler(window([record(bike(1, 1, 10), 1)]), context("s"))["state"]
+
+    response = standings.lambda_handler(window([], state=state, is_final=True), context("s"))
+
+    assert response == {"state": {}}
+    [parked] = queued(races)
+    assert parked["reason"] == "STANDINGS_REJECTED"
+    assert "Item size exceeded" in parked["detail"]
+
+
+def test_without_a_window_refused_standings_are_parked_and_the_batch_succeeds(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(standings, "MAX_STANDINGS_BYTES", 10)
+    batch = kinesis_event(record(bike(1, 1, 10), 7, "shardId-000000000003"))
+
+    response = standings.lambda_handler(batch, context("s"))
+
+    assert response == {"batchItemFailures": []}
+    [parked] = queued(races)
+    assert parked["reason"] == "STANDINGS_TOO_LARGE"
+    assert parked["record"]["part"] == "batch"
+    assert parked["record"]["firstSequenceNumber"] == "7"
+    assert parked["record"]["eventID"] == "shardId-000000000003:7"
+
+
 def test_a_failed_write_fails_the_final_invocation_for_a_retry(
     races: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -490,6 +526,37 @@ def test_the_publisher_cuts_a_leaderboard_to_iot_cores_payload_limit(
     )
 
 
+def test_a_start_key_dynamodb_refuses_answers_400(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(**request: Any) -> Any:
+        raise api.dynamodb_client().exceptions.ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "Invalid ExclusiveStartKey"}},
+            "Query",
+        )
+
+    monkeypatch.setattr(api.dynamodb_client(), "query", refuse)
+
+    status, body = call("/races/42/results", {"next": next_token(PAGE_KEY)})
+
+    assert status == 400
+    assert "for this race" in body["message"]
+
+
+def test_without_a_token_a_refused_query_is_a_server_error(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(**request: Any) -> Any:
+        raise api.dynamodb_client().exceptions.ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "no such index"}}, "Query"
+        )
+
+    monkeypatch.setattr(api.dynamodb_client(), "query", refuse)
+
+    with pytest.raises(api.ClientError):
+        call("/races/42/results")
+
+
 def next_token(key: Any, offset: Any = 3) -> str:
     return base64.urlsafe_b64encode(json.dumps({"key": key, "offset": offset}).encode()).decode()
 
@@ -527,6 +594,13 @@ PAGE_KEY = {
             "next",
         ),
         ("/races/42/results", {"next": next_token({**PAGE_KEY, "extra": {"S": "x"}})}, 400, "next"),
+        (
+            "/races/42/results",
+            {"next": base64.urlsafe_b64encode(b"[" * 2000).decode()},
+            400,
+            "next",
+        ),
+        ("/races/42/results", {"next": "A" * 2049}, 400, "next"),
         ("/races/42/standings", {"limit": "0"}, 400, "limit='0'"),
         ("/races/42/results", {"limit": "1001"}, 400, "limit='1001'"),
         ("/races/42/results", {"next": "!!"}, 400, "next"),

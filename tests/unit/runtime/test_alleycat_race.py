@@ -51,6 +51,7 @@ def test_a_valid_message_parses_with_exact_decimals() -> None:
         (json.dumps(message(resistance=101)).encode(), "INVALID_MESSAGE", "resistance=101"),
         (json.dumps(message(event="start")).encode(), "INVALID_MESSAGE", "event='start'"),
         (json.dumps(message(name=5)).encode(), "INVALID_MESSAGE", "name"),
+        (json.dumps(message(name="\ud800")).encode(), "INVALID_MESSAGE", "UTF-8"),
     ],
 )
 def test_bad_messages_are_poison_with_the_field_named(
@@ -221,3 +222,30 @@ def test_stored_standings_round_trip_compressed_in_utf_8() -> None:
     assert race.decode_standings(encoded) == standings
     assert len(encoded) < 20 * 1000  # gzip of UTF-8, not ASCII escapes
     assert race.encode_standings(standings) == encoded  # no timestamp in the gzip header
+
+
+def test_the_default_backoff_waits_a_random_share_of_a_doubling_ceiling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waits: list[float] = []
+    ceilings: list[float] = []
+    monkeypatch.setattr(simulator.time, "sleep", waits.append)
+
+    def uniform(low: float, high: float) -> float:
+        ceilings.append(high)
+        return high / 2
+
+    monkeypatch.setattr(simulator.random, "uniform", uniform)
+
+    class ThrottledTwice:
+        calls = 0
+
+        def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+            self.calls += 1
+            code = {"ErrorCode": "ProvisionedThroughputExceededException"} if self.calls < 3 else {}
+            return {"Records": [code] * len(Records)}
+
+    simulator.put_records(ThrottledTwice(), "s", [(b"a", "k")])
+
+    assert ceilings == [0.1, 0.2]
+    assert waits == [0.05, 0.1]

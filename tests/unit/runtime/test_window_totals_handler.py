@@ -191,6 +191,7 @@ def test_a_window_with_an_out_of_range_value_still_writes_its_total(queue_url: s
         (kinesis_record(b'{"sales": NaN}', arrival_time=START + 1), "MALFORMED_RECORD"),
         (kinesis_record(b'{"sales": 1e400}', arrival_time=START + 1), "VALUE_OUT_OF_RANGE"),
         (kinesis_record({"sales": "-1e-131"}, arrival_time=START + 1), "VALUE_OUT_OF_RANGE"),
+        (kinesis_record({"sales": "1E+126"}, arrival_time=START + 1), "VALUE_OUT_OF_RANGE"),
         (order(Decimal("1" * 39)), "VALUE_OUT_OF_RANGE"),
     ],
     ids=[
@@ -202,6 +203,7 @@ def test_a_window_with_an_out_of_range_value_still_writes_its_total(queue_url: s
         "json-nan",
         "too-large",
         "too-small",
+        "just-too-large",
         "too-many-digits",
     ],
 )
@@ -230,3 +232,20 @@ def test_aggregators_of_other_attributes_sharing_a_table_write_other_items(
         invoke(window([], state=carried("1", 1), is_final=True, event_source_arn=KINESIS_STREAM))
 
     assert sorted(item["pk"].split("#")[1] for item in totals()) == ["refunds", "sales"]
+
+
+def test_values_at_dynamodbs_limits_count(queue_url: str) -> None:
+    batch = window(
+        [
+            kinesis_record(
+                {"sales": "9.9999999999999999999999999999999999999E+125"}, arrival_time=START + 1
+            ),
+            kinesis_record(
+                {"sales": "-9.9999999999999999999999999999999999999E+125"}, arrival_time=START + 2
+            ),
+            kinesis_record({"sales": "1E-130"}, arrival_time=START + 3),
+        ]
+    )
+
+    assert aggregate(invoke(batch)) == {"total": "1E-130", "count": 3}
+    assert parked_reasons(queue_url) == []

@@ -49,8 +49,12 @@ def seq(record: Mapping[str, Any]) -> str:
     return str(record["kinesis"]["sequenceNumber"])
 
 
-def envelope(total: int, first: Mapping[str, Any]) -> dict[str, Any]:
-    return {"aggregate": {"sum": total}, "firstSequenceNumber": seq(first)}
+def envelope(total: int, first: Mapping[str, Any], last: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "aggregate": {"sum": total},
+        "firstSequenceNumber": seq(first),
+        "lastSequenceNumber": seq(last),
+    }
 
 
 def closing(state: Mapping[str, Any], **flags: bool) -> dict[str, Any]:
@@ -60,7 +64,7 @@ def closing(state: Mapping[str, Any], **flags: bool) -> dict[str, Any]:
 def test_first_invocation_starts_from_the_initial_state() -> None:
     batch = event([1, 2])
     assert handle_window_event(batch, Counting()) == {
-        "state": envelope(3, batch["Records"][0]),
+        "state": envelope(3, batch["Records"][0], batch["Records"][1]),
         "batchItemFailures": [],
     }
 
@@ -69,10 +73,11 @@ def test_later_invocations_continue_from_the_state_they_are_given() -> None:
     first = event([3])
     state = handle_window_event(first, Counting())["state"]
 
-    response = handle_window_event(event([4], state=state), Counting())
+    later = event([4], state=state)
+    response = handle_window_event(later, Counting())
 
     # The part still starts at the window's first record.
-    assert response["state"] == envelope(7, first["Records"][0])
+    assert response["state"] == envelope(7, first["Records"][0], later["Records"][0])
 
 
 def test_final_invocation_emits_once_with_the_state_and_needs_no_state_back() -> None:
@@ -158,7 +163,7 @@ def test_a_retryable_failure_reports_the_record_with_the_state_before_it() -> No
     response = handle_window_event(batch, Counting())
 
     assert response == {
-        "state": envelope(3, batch["Records"][0]),
+        "state": envelope(3, batch["Records"][0], batch["Records"][1]),
         "batchItemFailures": [{"itemIdentifier": seq(batch["Records"][2])}],
     }
 
@@ -183,7 +188,10 @@ def test_poison_records_are_parked_and_the_window_goes_on() -> None:
     batch = event([1, -5, 2])
     response = handle_window_event(batch, Counting(), on_poison=park)
 
-    assert response == {"state": envelope(3, batch["Records"][0]), "batchItemFailures": []}
+    assert response == {
+        "state": envelope(3, batch["Records"][0], batch["Records"][2]),
+        "batchItemFailures": [],
+    }
     assert parked == [(seq(batch["Records"][1]), "NEGATIVE")]
 
 
@@ -195,7 +203,7 @@ def test_a_poison_record_that_cannot_be_parked_is_retried() -> None:
     response = handle_window_event(batch, Counting(), on_poison=broken_park)
 
     assert response["batchItemFailures"] == [{"itemIdentifier": seq(batch["Records"][1])}]
-    assert response["state"] == envelope(1, batch["Records"][0])
+    assert response["state"] == envelope(1, batch["Records"][0], batch["Records"][0])
 
 
 def test_without_a_parking_place_poison_fails_at_its_record() -> None:
@@ -237,6 +245,7 @@ def test_an_aggregate_that_can_never_be_written_is_parked_with_its_window() -> N
     assert record["window"] == {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:30Z"}
     assert record["part"] == "final"
     assert record["firstSequenceNumber"] == seq(batch["Records"][0])
+    assert record["lastSequenceNumber"] == seq(batch["Records"][1])
     assert record["eventID"] == f"{batch['shardId']}:{seq(batch['Records'][0])}"
     assert record["aggregate"] == {"sum": 9}
 

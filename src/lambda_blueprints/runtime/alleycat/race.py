@@ -90,8 +90,10 @@ def message_from(payload: Mapping[str, Any]) -> RaceMessage:
     if event not in EVENTS:
         raise PoisonRecordError("INVALID_MESSAGE", f"event={event!r} is not one of {EVENTS}")
     name = payload.get("name", "")
-    if not isinstance(name, str) or len(name) > 64:
-        raise PoisonRecordError("INVALID_MESSAGE", "name must be a string of at most 64 chars")
+    if not isinstance(name, str) or len(name) > 64 or not _is_utf8(name):
+        raise PoisonRecordError(
+            "INVALID_MESSAGE", "name must be a string of at most 64 characters of UTF-8"
+        )
     return RaceMessage(
         race_id=_integer(payload, "raceId", 1, MAX_RACE_ID),
         class_id=_integer(payload, "classId", 1, 1000),
@@ -103,6 +105,15 @@ def message_from(payload: Mapping[str, Any]) -> RaceMessage:
         total=_number(payload, "total", Decimal(0), Decimal(10**9)),
         event=str(event),
     )
+
+
+def _is_utf8(text: str) -> bool:
+    # JSON can carry lone surrogates ("\\ud800") that no UTF-8 writer accepts.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _integer(payload: Mapping[str, Any], field: str, low: int, high: int) -> int:

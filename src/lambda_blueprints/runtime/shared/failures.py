@@ -23,7 +23,7 @@ MAX_MESSAGE_BYTES = 256 * 1024
 #: Room kept for the message attributes and the envelope fields.
 _ENVELOPE_RESERVE_BYTES = 4 * 1024
 #: What a parked window aggregate keeps when it is too large to carry whole.
-_WINDOW_FIELDS = ("window", "shardId", "part", "firstSequenceNumber")
+_WINDOW_FIELDS = ("window", "shardId", "part", "firstSequenceNumber", "lastSequenceNumber")
 
 
 class PoisonRecordError(Exception):
@@ -51,7 +51,8 @@ def failure_message(
 
     The body names the reason, the function and the record's position in its stream, and
     carries the record itself. A record too large for one SQS message keeps its position
-    and keys (for a window aggregate: its window, shard, part and first sequence number)
+    and keys (for a window aggregate: its window, shard, part and first and last sequence
+    numbers)
     and drops the rest, flagged by ``recordTruncated``.
     """
     dynamodb = record.get("dynamodb") if isinstance(record.get("dynamodb"), Mapping) else None

@@ -22,13 +22,13 @@ code is a pure reducer (``add``) plus a writer (``emit``):
   by window and part are idempotent and never overwrite another part;
 * an aggregate that can never be written (``emit`` raises ``PoisonRecordError``, e.g. an
   item the table rejects) goes to ``on_poison`` as a window record naming the shard, the
-  window, the part and its first sequence number, instead of blocking the shard: Lambda
-  suspends a shard until its final invocation succeeds.
+  window, the part and its first and last sequence numbers, instead of blocking the shard:
+  Lambda suspends a shard until its final invocation succeeds.
 
 The state Lambda carries is an envelope around the aggregation's own state:
-``{"aggregate": <state>, "firstSequenceNumber": "<first record of the part>"}``. Handlers
-never see it; the window's first invocation has ``state: {}`` and starts from
-``aggregation.initial()``.
+``{"aggregate": <state>, "firstSequenceNumber": "...", "lastSequenceNumber": "..."}``, the
+first and last records of the part. Handlers never see it; the window's first invocation
+has ``state: {}`` and starts from ``aggregation.initial()``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ State = TypeVar("State")
 #: Envelope keys of the state Lambda carries between invocations.
 AGGREGATE = "aggregate"
 FIRST_SEQUENCE_NUMBER = "firstSequenceNumber"
+LAST_SEQUENCE_NUMBER = "lastSequenceNumber"
 
 OnPoison = Callable[[Mapping[str, Any], PoisonRecordError], None]
 
@@ -146,7 +147,7 @@ def handle_window_event(
         if FIRST_SEQUENCE_NUMBER in envelope:
             early = bool(event.get("isWindowTerminatedEarly"))
             part = f"early-{envelope[FIRST_SEQUENCE_NUMBER]}" if early else "final"
-            _emit(aggregation, envelope, window_of(event, part), on_poison)
+            emit_part(aggregation, envelope, window_of(event, part), on_poison)
         # The final response needs no state; an empty one keeps every reader of it happy.
         return {"state": {}}
     envelope, failed = fold(records, aggregation, envelope, on_poison)
@@ -176,6 +177,7 @@ def fold(
             # this record with this state.
             return result, record
         result.setdefault(FIRST_SEQUENCE_NUMBER, sequence_number(record))
+        result[LAST_SEQUENCE_NUMBER] = sequence_number(record)
         result[AGGREGATE] = state
     return result, None
 
@@ -214,12 +216,18 @@ def _add(
         return state
 
 
-def _emit(
+def emit_part(
     aggregation: Aggregation[Any],
     envelope: Mapping[str, Any],
     window: Window,
     on_poison: OnPoison | None,
 ) -> None:
+    """Emit the part in ``envelope``; park it with ``on_poison`` if ``emit`` refuses it.
+
+    Raises:
+        Exception: Whatever ``emit`` raises (``PoisonRecordError`` only without
+            ``on_poison``).
+    """
     try:
         aggregation.emit(aggregate_of(envelope, aggregation), window)
     except PoisonRecordError as error:
@@ -234,6 +242,7 @@ def _emit(
                 "shardId": window.shard_id,
                 "part": window.part,
                 "firstSequenceNumber": envelope[FIRST_SEQUENCE_NUMBER],
+                "lastSequenceNumber": envelope.get(LAST_SEQUENCE_NUMBER),
                 "aggregate": envelope.get(AGGREGATE),
             },
             error,

@@ -45,6 +45,8 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 #: The attributes of a ``ByScore`` page's last key: the table's keys and the index's.
 _PAGE_KEY = {"pk": "S", "sk": "S", "raceKey": "S", "score": "N"}
+#: Longer than any token this API returns (keys of at most a few hundred bytes).
+_MAX_TOKEN_CHARS = 2048
 
 
 @cache
@@ -78,10 +80,12 @@ def _limit() -> int:
 
 def _page_start(token: str, race: int) -> tuple[dict[str, Any], int]:
     """The start key and rank offset in a ``next`` token; 400 unless it is one of ours."""
+    if len(token) > _MAX_TOKEN_CHARS:
+        raise BadRequestError("next is not a token this API returned")
     try:
         cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
         key, offset = cursor["key"], cursor["offset"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as error:
+    except (ValueError, KeyError, TypeError, RecursionError, binascii.Error) as error:
         raise BadRequestError("next is not a token this API returned") from error
     valid = (
         isinstance(offset, int)

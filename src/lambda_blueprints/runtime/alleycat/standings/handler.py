@@ -37,7 +37,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from ...shared.failures import PoisonRecordError, send_to_failure_queue
-from ...shared.windows import Window, aggregate_of, fold, handle_window_event, sequence_number
+from ...shared.windows import Window, emit_part, fold, handle_window_event, sequence_number
 from ..race import (
     Standings,
     add_to_standings,
@@ -181,10 +181,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # No tumbling window: aggregate this batch and write it now. Records before a
         # failed one are written; Lambda retries from the failed one.
         envelope, failed = fold(event.get("Records") or [], standings, {}, on_poison=park)
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        standings.emit(
-            aggregate_of(envelope, standings), Window(now, now, _shard(event), "", "batch")
-        )
+        if envelope:
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            arn = str((event.get("Records") or [{}])[0].get("eventSourceARN", ""))
+            window = Window(now, now, _shard(event), arn, "batch")
+            emit_part(standings, envelope, window, on_poison=park)
         failures = [] if failed is None else [{"itemIdentifier": sequence_number(failed)}]
         return {"batchItemFailures": failures}
     return handle_window_event(event, standings, on_poison=park)
