@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
@@ -118,6 +119,19 @@ def stored(shard: str = "shardId-000000000000") -> dict[str, Any]:
         "version": int(item["version"]["N"]),
         "classId": int(item["classId"]["N"]),
     }
+
+
+def refuse(client: Any, operation: str, code: str, message: str, when: Any = None) -> Any:
+    """``client.<operation>`` raising ``code`` for requests ``when`` accepts (all by default)."""
+    real = getattr(client, operation)
+    name = "".join(part.title() for part in operation.split("_"))
+
+    def call(**request: Any) -> Any:
+        if when is None or when(request):
+            raise ClientError({"Error": {"Code": code, "Message": message}}, name)
+        return real(**request)
+
+    return call
 
 
 def queued(url: str) -> list[dict[str, Any]]:
@@ -253,13 +267,10 @@ def test_standings_too_large_for_an_item_are_parked_and_the_other_races_written(
 def test_standings_dynamodb_refuses_are_parked_not_retried_forever(
     races: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(**request: Any) -> Any:
-        raise standings.dynamodb_client().exceptions.ClientError(
-            {"Error": {"Code": "ValidationException", "Message": "Item size exceeded"}},
-            "PutItem",
-        )
-
-    monkeypatch.setattr(standings.dynamodb_client(), "put_item", refuse)
+    client = standings.dynamodb_client()
+    monkeypatch.setattr(
+        client, "put_item", refuse(client, "put_item", "ValidationException", "Item size exceeded")
+    )
     state = standings.lambda_handler(window([record(bike(1, 1, 10), 1)]), context("s"))["state"]
 
     response = standings.lambda_handler(window([], state=state, is_final=True), context("s"))
@@ -324,20 +335,16 @@ def test_final_results_keep_the_highest_finish_and_park_invalid_ones(races: str)
     assert "classId=0" in parked["detail"]
 
 
+def refuse_racer_2(monkeypatch: pytest.MonkeyPatch, code: str, message: str) -> None:
+    client = final_results.dynamodb_client()
+    put = refuse(client, "put_item", code, message, lambda r: r["Item"]["racerId"]["N"] == "2")
+    monkeypatch.setattr(client, "put_item", put)
+
+
 def test_a_failing_write_is_reported_for_that_record_only(
     races: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_put = final_results.dynamodb_client().put_item
-
-    def put(**request: Any) -> Any:
-        if request["Item"]["racerId"]["N"] == "2":
-            raise final_results.dynamodb_client().exceptions.ProvisionedThroughputExceededException(
-                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                "PutItem",
-            )
-        return real_put(**request)
-
-    monkeypatch.setattr(final_results.dynamodb_client(), "put_item", put)
+    refuse_racer_2(monkeypatch, "ProvisionedThroughputExceededException", "slow")
     event = kinesis_event(
         record(bike(1, 300, 900, event="finish"), 11),
         record(bike(2, 300, 950, event="finish"), 12),
@@ -351,17 +358,7 @@ def test_a_failing_write_is_reported_for_that_record_only(
 def test_a_result_dynamodb_refuses_is_parked_and_the_batch_goes_on(
     races: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_put = final_results.dynamodb_client().put_item
-
-    def put(**request: Any) -> Any:
-        if request["Item"]["racerId"]["N"] == "2":
-            raise final_results.dynamodb_client().exceptions.ClientError(
-                {"Error": {"Code": "ValidationException", "Message": "Number overflow"}},
-                "PutItem",
-            )
-        return real_put(**request)
-
-    monkeypatch.setattr(final_results.dynamodb_client(), "put_item", put)
+    refuse_racer_2(monkeypatch, "ValidationException", "Number overflow")
     event = kinesis_event(
         record(bike(2, 300, 950, event="finish"), 21),
         record(bike(1, 300, 900, event="finish"), 22),
@@ -433,10 +430,10 @@ def test_a_failed_publish_reports_every_record_of_that_race(
 ) -> None:
     put_standings("shardId-000000000000", {"1": [5, "50", "a"]}, "T1")
 
-    def refuse(**_: Any) -> None:
+    def broker_down(**_: Any) -> None:
         raise RuntimeError("broker unavailable")
 
-    monkeypatch.setattr(publisher.iot_data_client(), "publish", refuse)
+    monkeypatch.setattr(publisher.iot_data_client(), "publish", broker_down)
     event = {
         "Records": [
             standings_change("shardId-000000000000", 200),
@@ -529,13 +526,10 @@ def test_the_publisher_cuts_a_leaderboard_to_iot_cores_payload_limit(
 def test_a_start_key_dynamodb_refuses_answers_400(
     races: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(**request: Any) -> Any:
-        raise api.dynamodb_client().exceptions.ClientError(
-            {"Error": {"Code": "ValidationException", "Message": "Invalid ExclusiveStartKey"}},
-            "Query",
-        )
-
-    monkeypatch.setattr(api.dynamodb_client(), "query", refuse)
+    client = api.dynamodb_client()
+    monkeypatch.setattr(
+        client, "query", refuse(client, "query", "ValidationException", "Invalid ExclusiveStartKey")
+    )
 
     status, body = call("/races/42/results", {"next": next_token(PAGE_KEY)})
 
@@ -546,14 +540,12 @@ def test_a_start_key_dynamodb_refuses_answers_400(
 def test_without_a_token_a_refused_query_is_a_server_error(
     races: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(**request: Any) -> Any:
-        raise api.dynamodb_client().exceptions.ClientError(
-            {"Error": {"Code": "ValidationException", "Message": "no such index"}}, "Query"
-        )
+    client = api.dynamodb_client()
+    monkeypatch.setattr(
+        client, "query", refuse(client, "query", "ValidationException", "no such index")
+    )
 
-    monkeypatch.setattr(api.dynamodb_client(), "query", refuse)
-
-    with pytest.raises(api.ClientError):
+    with pytest.raises(ClientError):
         call("/races/42/results")
 
 
