@@ -14,7 +14,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all setup synth test lint typecheck imports pytest demo bench clean
+.PHONY: all setup synth test lint typecheck imports pytest demo bench mutate clean
 
 all: synth test
 
@@ -49,7 +49,7 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+	rm -rf $(VENV) node_modules cdk.out mutants .hypothesis .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
 
 ## demo: the database trigger example, then a full Alleycat race with its live
 ## leaderboard, on the local cloud, with faults and progress.
@@ -61,3 +61,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/local_cloud.py
 	$(BIN)/python benchmarks/race.py --seconds 60
+
+## mutate: mutation testing of the handler code and the stream engine (mutmut); prints
+## killed and surviving mutants per module (benchmarks/RESULTS.md records the score).
+mutate: $(STAMP)
+	$(BIN)/python scripts/mutation_report.py

@@ -6,12 +6,9 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from lambda_blueprints import TableAuditTrail
+from lambda_blueprints import AlarmTopic, TableAuditTrail
 
 
 class DatabaseTriggerStack(Stack):
@@ -19,31 +16,21 @@ class DatabaseTriggerStack(Stack):
 
     Defines the ``Users`` table (key ``userId``, stream with new and old images), the
     ``UsersAudit`` trail (audit table, trigger function, failure queue, alarms) and an
-    encrypted ``AlarmTopic`` for the alarms. Subscribe to the topic after deploying.
+    encrypted ``Alarms`` topic (:class:`AlarmTopic`) for the alarms. Subscribe to the topic
+    after deploying.
     """
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
-        # CloudWatch can publish to an encrypted topic only with a key whose policy lets
-        # it: the AWS managed SNS key does not, so the topic gets a key of its own.
-        topic_key = kms.Key(
+        # CloudWatch publishes to an encrypted topic only with a key whose policy lets it,
+        # and only if the topic's policy admits it: AlarmTopic sets up both.
+        alarm_topic = AlarmTopic(
             self,
-            "AlarmTopicKey",
-            description="Encrypts the alarm notifications of the database trigger example.",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        topic_key.grant(
-            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey"
-        )
-        alarm_topic = sns.Topic(
-            self,
-            "AlarmTopic",
+            "Alarms",
             display_name="Database trigger alarms",
-            master_key=topic_key,
-            enforce_ssl=True,
-        )
+            key_removal_policy=RemovalPolicy.DESTROY,
+        ).topic
 
         users = dynamodb.Table(
             self,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "AlarmTopic": "lambda_blueprints.constructs.alarm_topic",
     "AlleycatRacing": "lambda_blueprints.patterns.alleycat",
     "FirehoseArchive": "lambda_blueprints.constructs.firehose_archive",
     "IotTopicToKinesis": "lambda_blueprints.constructs.iot_topic_to_kinesis",
@@ -23,6 +24,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AlarmTopic",
     "AlleycatRacing",
     "FirehoseArchive",
     "IotTopicToKinesis",
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from lambda_blueprints.constructs.alarm_topic import AlarmTopic
     from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
     from lambda_blueprints.constructs.iot_topic_to_kinesis import IotTopicToKinesis
     from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut, StreamCapacity

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, Duration, Names, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -276,6 +276,8 @@ def secure_bucket(
     versioned: bool = False,
     expiration: Duration | None = None,
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    server_access_logs_bucket: s3.IBucket | None = None,
+    server_access_logs_prefix: str | None = None,
     access_logs_note: str,
 ) -> s3.Bucket:
     """Create a private bucket with the library's baseline.
@@ -283,8 +285,11 @@ def secure_bucket(
     Public access blocked, bucket owner enforced (no ACLs), TLS-only, SSE-KMS with the AWS
     managed key ``aws/s3`` (or ``encryption_key``, with S3 Bucket Keys to cut KMS calls),
     optional versioning and object expiration, retained on stack deletion unless told
-    otherwise. Server access logging is not turned on: ``access_logs_note`` says why for
-    this bucket (it goes into the cdk-nag acknowledgment).
+    otherwise. Server access logs go to ``server_access_logs_bucket`` under
+    ``server_access_logs_prefix`` (default: ``<the bucket's unique id>/``) when one is
+    given (see :func:`log_requests_to`);
+    otherwise ``access_logs_note`` says why this bucket can do without them (it goes into
+    the cdk-nag acknowledgment).
     """
     bucket = s3.Bucket(
         scope,
@@ -299,8 +304,79 @@ def secure_bucket(
         lifecycle_rules=[s3.LifecycleRule(expiration=expiration)] if expiration else None,
         removal_policy=removal_policy,
     )
-    acknowledge(bucket, "AwsSolutions-S1", access_logs_note)
+    if server_access_logs_bucket is not None:
+        prefix = server_access_logs_prefix
+        log_requests_to(
+            bucket,
+            server_access_logs_bucket,
+            f"{Names.unique_id(bucket)}/" if prefix is None else prefix,
+        )
+    else:
+        acknowledge(bucket, "AwsSolutions-S1", access_logs_note)
     return bucket
+
+
+#: How long the server access logs bucket keeps its logs unless told otherwise.
+ACCESS_LOGS_RETENTION = Duration.days(90)
+
+
+def access_logs_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    expiration: Duration = ACCESS_LOGS_RETENTION,
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+) -> s3.Bucket:
+    """Create a bucket that receives the S3 server access logs of other buckets.
+
+    Private, TLS-only, owner enforced, logs expire after ``expiration``. Encrypted with
+    SSE-S3: S3 does not deliver server access logs to a bucket whose default encryption is
+    SSE-KMS.
+    """
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        lifecycle_rules=[s3.LifecycleRule(expiration=expiration)],
+        removal_policy=removal_policy,
+    )
+    acknowledge(
+        bucket,
+        "AwsSolutions-S1",
+        "This bucket is the destination of the server access logs of the other buckets; a "
+        "log destination that logged its own requests would log the delivery of its logs "
+        "without end. Reads of the logs can be audited with CloudTrail data events.",
+    )
+    return bucket
+
+
+def log_requests_to(bucket: s3.Bucket, target: s3.IBucket, prefix: str) -> None:
+    """Deliver ``bucket``'s S3 server access logs to ``target`` under ``prefix``.
+
+    The delivery is allowed by a statement in ``target``'s bucket policy for the logging
+    service, limited to this source bucket and account, which works with ACLs disabled
+    (``BucketOwnerEnforced``) whatever the app's S3 feature flags. A target bucket
+    imported from elsewhere keeps its own policy, which must allow the delivery.
+    """
+    cfn_bucket = bucket.node.default_child
+    assert isinstance(cfn_bucket, s3.CfnBucket)  # noqa: S101 - s3.Bucket's L1
+    cfn_bucket.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+        destination_bucket_name=target.bucket_name, log_file_prefix=prefix or None
+    )
+    target.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[target.arn_for_objects(f"{prefix}*")],
+            conditions={
+                "ArnLike": {"aws:SourceArn": bucket.bucket_arn},
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+            },
+        )
+    )
 
 
 def failure_queue(

@@ -13,6 +13,58 @@ def _is_token(value: object) -> bool:
     return Token.is_unresolved(value)
 
 
+def _implements(value: object, interface: type) -> bool:
+    """True when ``value`` implements the jsii interface ``interface``."""
+    proxy = getattr(interface, "__jsii_proxy_class__", None)
+    proxy_class = proxy() if callable(proxy) else None
+    for cls in type(value).__mro__:
+        if any(interface in i.__mro__ for i in getattr(cls, "__jsii_ifaces__", ())):
+            return True
+        if proxy_class is not None and issubclass(cls, proxy_class):
+            return True
+    # Imported resources come back from jsii as a proxy over one object per interface.
+    delegates = getattr(value, "_delegates", None) or ()
+    return any(_implements(delegate, interface) for delegate in delegates)
+
+
+def is_instance(value: object, expected: type | tuple[type, ...]) -> bool:
+    """``isinstance`` that also understands jsii interfaces such as ``kinesis.IStream``.
+
+    jsii interfaces are protocols that ``isinstance`` refuses to check: a value implements
+    one when its class declares it, or is (or, for an imported resource, delegates to) the
+    interface's proxy class.
+    """
+    types = expected if isinstance(expected, tuple) else (expected,)
+    classes = tuple(t for t in types if not _is_protocol(t))
+    if classes and isinstance(value, classes):
+        return True
+    return any(_implements(value, t) for t in types if _is_protocol(t))
+
+
+def _is_protocol(cls: type) -> bool:
+    return bool(getattr(cls, "_is_protocol", False))
+
+
+def check_type(prop: str, value: object, expected: type | tuple[type, ...], example: str) -> None:
+    """Raise :class:`TypeError` unless ``value`` is an instance of ``expected``.
+
+    Args:
+        prop: The prop's name.
+        value: The value given.
+        expected: The type (or types) the prop takes; jsii interfaces are understood.
+        example: How to write a valid value, e.g. ``Duration.seconds(60)``.
+    """
+    # is_instance first: jsii cannot even look at some values (naive datetimes) for tokens.
+    if is_instance(value, expected) or _is_token(value):
+        return
+    names = " or ".join(
+        t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,))
+    )
+    raise TypeError(
+        f"{prop}={value!r} is a {type(value).__name__}, not a {names}. Pass e.g. {example}."
+    )
+
+
 def check_int_range(prop: str, value: int, low: int, high: int, *, fix: str = "") -> None:
     """Raise unless ``low <= value <= high`` (whole numbers)."""
     if _is_token(value):
@@ -34,6 +86,7 @@ def check_duration_range(
     fix: str = "",
 ) -> int:
     """Raise unless the duration is whole seconds within the range; return the seconds."""
+    check_type(prop, value, Duration, f"Duration.seconds({low_seconds or 1})")
     seconds = value.to_seconds(integral=False)
     if _is_token(seconds):
         return -1

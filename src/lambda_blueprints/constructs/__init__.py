@@ -1,7 +1,14 @@
 """Single-concern building blocks: one public construct per module."""
 
+from lambda_blueprints.constructs.alarm_topic import AlarmTopic
 from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut, StreamCapacity
 from lambda_blueprints.constructs.stream_trigger import StreamTrigger
 from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
 
-__all__ = ["KinesisFanOut", "StreamCapacity", "StreamTrigger", "TumblingWindowAggregator"]
+__all__ = [
+    "AlarmTopic",
+    "KinesisFanOut",
+    "StreamCapacity",
+    "StreamTrigger",
+    "TumblingWindowAggregator",
+]

@@ -190,6 +190,13 @@ class FirehoseArchive(Construct):
         alarm_topic: SNS topic that receives the alarms' ALARM and OK notifications.
         removal_policy: What happens to the new bucket when it leaves the stack. Defaults
             to ``RETAIN``.
+        server_access_logs_bucket: A bucket (same account and Region, default encryption
+            SSE-S3) for the S3 server access logs of the new bucket: one line per request,
+            every read and write. Only for a new bucket. Defaults to no server access logs:
+            within this construct only the Firehose role writes to the bucket, and
+            Firehose's delivery log records failed deliveries only.
+        server_access_logs_prefix: Key prefix of those logs. Defaults to the bucket's
+            unique id and a slash.
 
     Raises:
         ValueError: When a prop is outside its AWS limit or props contradict each other.
@@ -222,8 +229,18 @@ class FirehoseArchive(Construct):
         environment: Mapping[str, str] | None = None,
         alarm_topic: sns.ITopic | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        server_access_logs_bucket: s3.IBucket | None = None,
+        server_access_logs_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if bucket is not None and (
+            server_access_logs_bucket is not None or server_access_logs_prefix is not None
+        ):
+            raise ValueError(
+                "server_access_logs_bucket and server_access_logs_prefix configure the new "
+                "bucket, but bucket was given: turn on server access logging on your bucket "
+                "itself, or remove bucket."
+            )
         has_processor = _check_functions(
             transform_handler=transform_handler,
             transform_function=transform_function,
@@ -261,9 +278,14 @@ class FirehoseArchive(Construct):
             "Bucket",
             encryption_key=encryption_key,
             removal_policy=removal_policy,
-            access_logs_note="Only the Firehose stream of this construct writes to the "
-            "bucket, and its delivery log and metrics record every write; the objects are "
-            "read by the functions and principals granted read access.",
+            server_access_logs_bucket=server_access_logs_bucket,
+            server_access_logs_prefix=server_access_logs_prefix,
+            access_logs_note="No server_access_logs_bucket was given, and S3 delivers server "
+            "access logs only to another bucket of the same account and Region, which the "
+            "construct leaves to its user. Within this construct only the Firehose role may "
+            "write, under the data and error prefixes; Firehose's delivery log records failed "
+            "deliveries, not every write. Pass server_access_logs_bucket, or log S3 data "
+            "events in CloudTrail, to audit each read and write.",
         )
         if has_processor:
             self._enable_event_bridge()

@@ -21,7 +21,12 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lambda_blueprints import _defaults
-from lambda_blueprints._validation import check_choice, check_duration_range, check_int_range
+from lambda_blueprints._validation import (
+    check_choice,
+    check_duration_range,
+    check_int_range,
+    check_type,
+)
 
 #: Lambda allows 5 filters per event source mapping, 10 after a quota increase.
 _MAX_FILTERS = 10
@@ -257,9 +262,11 @@ class StreamTrigger(Construct):
                 wildcard_resource_note=(
                     ""
                     if is_kinesis
-                    else "Where aws-cdk-lib grants dynamodb:ListStreams on * (tables imported "
-                    "without a stream ARN scope), the action lists stream names only; the "
-                    "stream read actions are scoped to the table's stream."
+                    else "aws-cdk-lib's grant_stream_read always adds dynamodb:ListStreams "
+                    "on *, which Lambda's DynamoDB mappings list among the execution role's "
+                    "permissions; it lists the stream ARNs of the account in this Region and "
+                    "reads no record. DescribeStream, GetShardIterator and GetRecords are "
+                    "scoped to this table's stream."
                 ),
             )
             _defaults.acknowledge(
@@ -493,6 +500,13 @@ def _check_mapping_props(
         fix="" if is_kinesis else "DynamoDB streams do not support AT_TIMESTAMP.",
     )
     timestamp: float | None = None
+    if starting_position_timestamp is not None:
+        check_type(
+            "starting_position_timestamp",
+            starting_position_timestamp,
+            datetime,
+            "datetime(2026, 1, 1, tzinfo=timezone.utc)",
+        )
     if starting_position == lambda_.StartingPosition.AT_TIMESTAMP:
         if starting_position_timestamp is None:
             raise ValueError(

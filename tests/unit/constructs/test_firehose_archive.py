@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import CfnParameter, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import CfnParameter, Duration, RemovalPolicy, Size, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
@@ -641,6 +641,88 @@ def test_nag_clean(new_stack: NewStack, keyed: bool) -> None:
         for v in pack.validate_scope(stack).violations
     ]
     assert findings == []
+
+
+def test_server_access_logs_go_to_the_given_bucket_for_this_bucket_only(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    logs_bucket = s3.Bucket(stack, "Logs", enforce_ssl=True)
+    built = archive(stack, server_access_logs_bucket=logs_bucket, server_access_logs_prefix="a/")
+    template = Template.from_stack(stack)
+
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LoggingConfiguration": {
+                "DestinationBucketName": {"Ref": logical_id(stack, logs_bucket)},
+                "LogFilePrefix": "a/",
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "Bucket": {"Ref": logical_id(stack, logs_bucket)},
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "logging.s3.amazonaws.com"},
+                            "Action": "s3:PutObject",
+                            "Resource": {
+                                "Fn::Join": ["", [Match.any_value(), "/a/*"]],
+                            },
+                            "Condition": {
+                                "ArnLike": {
+                                    "aws:SourceArn": {
+                                        "Fn::GetAtt": [logical_id(stack, built.bucket), "Arn"]
+                                    }
+                                },
+                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                            },
+                        }
+                    ]
+                )
+            },
+        },
+    )
+
+
+def test_with_server_access_logs_the_bucket_needs_no_logging_acknowledgment(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    built = archive(stack, server_access_logs_bucket=s3.Bucket(stack, "Logs"))
+
+    # Checked on the archive only: the bare log bucket of this test has findings of its own.
+    findings = [v.rule_name for v in AwsSolutionsChecks().validate_scope(built).violations]
+    assert findings == []
+    acknowledged = [
+        rule
+        for entry in built.bucket.node.metadata
+        if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for rule in entry.data
+    ]
+    assert not any("AwsSolutions-S1" in rule for rule in acknowledged)
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        {"server_access_logs_bucket": "logs"},
+        {"server_access_logs_prefix": "a/"},
+    ],
+)
+def test_fails_when_server_access_logs_come_with_an_existing_bucket(
+    new_stack: NewStack, props: dict[str, Any]
+) -> None:
+    stack = new_stack()
+    if props.get("server_access_logs_bucket") == "logs":
+        props["server_access_logs_bucket"] = s3.Bucket(stack, "Logs")
+    with pytest.raises(ValueError, match=r"server_access_logs_bucket .* but bucket was given"):
+        archive(stack, bucket=s3.Bucket(stack, "Mine"), **props)
 
 
 @pytest.mark.parametrize(

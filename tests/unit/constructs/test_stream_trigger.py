@@ -470,6 +470,26 @@ def test_fails_when_the_timestamp_is_naive(new_stack: NewStack) -> None:
         )
 
 
+@pytest.mark.parametrize("timestamp", [1_767_225_600, "2026-01-01T00:00:00Z"])
+def test_fails_with_a_type_error_when_the_timestamp_is_not_a_datetime(
+    new_stack: NewStack, timestamp: object
+) -> None:
+    with pytest.raises(
+        TypeError, match=r"starting_position_timestamp=.* is a (int|str), not a datetime"
+    ):
+        build(
+            new_stack,
+            kinesis=True,
+            starting_position=lambda_.StartingPosition.AT_TIMESTAMP,
+            starting_position_timestamp=timestamp,
+        )
+
+
+def test_fails_with_a_type_error_when_a_duration_is_a_bare_number(new_stack: NewStack) -> None:
+    with pytest.raises(TypeError, match=r"max_record_age=3600 is a int, not a Duration"):
+        build(new_stack, max_record_age=3600)
+
+
 def test_fails_when_a_timestamp_comes_without_at_timestamp(new_stack: NewStack) -> None:
     with pytest.raises(
         ValueError, match=r"only with starting_position=AT_TIMESTAMP, not TRIM_HORIZON"

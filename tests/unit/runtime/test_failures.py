@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import binascii
+import decimal
 import json
+
+import pytest
+from botocore.exceptions import ClientError
 
 from lambda_blueprints.runtime.shared.failures import (
     MAX_MESSAGE_BYTES,
     PoisonRecordError,
+    as_poison,
     failure_message,
 )
 from lambda_blueprints.testing import dynamodb_stream_record
@@ -69,3 +75,39 @@ def test_a_window_aggregate_too_large_for_sqs_keeps_where_its_records_are() -> N
     assert body["record"]["firstSequenceNumber"] == "42"
     assert "aggregate" not in body["record"]
     assert len(json.dumps(body).encode()) < MAX_MESSAGE_BYTES
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (PoisonRecordError("OWN_REASON", "x"), "OWN_REASON"),
+        (RecursionError("maximum recursion depth exceeded"), "NESTING_TOO_DEEP"),
+        (json.JSONDecodeError("Expecting value", "x", 0), "MALFORMED_RECORD"),
+        (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"), "MALFORMED_RECORD"),
+        (binascii.Error("Incorrect padding"), "MALFORMED_RECORD"),
+        (decimal.InvalidOperation(), "INVALID_NUMBER"),
+        (decimal.Overflow(), "INVALID_NUMBER"),
+        (OverflowError("int too large"), "INVALID_NUMBER"),
+        (ClientError({"Error": {"Code": "ValidationException"}}, "PutItem"), "WRITE_REJECTED"),
+    ],
+)
+def test_errors_no_retry_can_fix_are_poison(error: Exception, reason: str) -> None:
+    poison = as_poison(error)
+
+    assert poison is not None
+    assert poison.reason == reason
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "PutItem"),
+        ClientError({"Error": {"Code": "ThrottlingException"}}, "SendMessage"),
+        ClientError({"Error": {"Code": "InternalServerError"}}, "PutItem"),
+        TimeoutError("read timed out"),
+        ConnectionError("reset"),
+        KeyError("a bug, fixed by a deployment, not by a parked record"),
+    ],
+)
+def test_errors_a_retry_may_fix_are_not_poison(error: Exception) -> None:
+    assert as_poison(error) is None

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from lambda_blueprints.runtime.shared.numbers import DYNAMODB_NUMBERS
 from lambda_blueprints.runtime.window_totals import handler
 from lambda_blueprints.testing import (
     LambdaContext,
@@ -137,29 +138,88 @@ def test_kinesis_payloads_with_or_without_an_item_envelope_count(
 def test_kinesis_numbers_keep_every_digit(queue_url: str) -> None:
     batch = window(
         [
-            kinesis_record(b'{"sales": 12345678901234567.25}', arrival_time=START + 1),
-            kinesis_record(b'{"sales": 0.10000000000000000555}', arrival_time=START + 2),
+            kinesis_record(b'{"sales": 1234567890123456789.25}', arrival_time=START + 1),
+            kinesis_record(b'{"sales": 0.100001}', arrival_time=START + 2),
         ]
     )
 
-    assert aggregate(invoke(batch)) == {
-        "total": "12345678901234567.35000000000000000555",
-        "count": 2,
-    }
+    assert aggregate(invoke(batch)) == {"total": "1234567890123456789.350001", "count": 2}
 
 
-def test_a_value_that_would_push_the_total_past_38_digits_is_parked(queue_url: str) -> None:
+def test_more_decimal_places_can_be_configured(
+    queue_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VALUE_DECIMAL_PLACES", "20")
     batch = window(
         [
-            kinesis_record(b'{"sales": 1234567890123456789012345678}', arrival_time=START + 1),
-            kinesis_record(b'{"sales": 0.0000000000000000000001}', arrival_time=START + 2),
+            kinesis_record(b'{"sales": 12345678901.25}', arrival_time=START + 1),
+            kinesis_record(b'{"sales": 0.10000000000000000555}', arrival_time=START + 2),
+            kinesis_record(b'{"sales": 100000000000}', arrival_time=START + 3),
         ]
     )
 
     response = invoke(batch)
 
-    assert aggregate(response) == {"total": "1234567890123456789012345678", "count": 1}
+    # 20 places leave magnitudes below 1E+11.
+    assert aggregate(response) == {"total": "12345678901.35000000000000000555", "count": 2}
+    assert parked_reasons(queue_url) == ["VALUE_OUT_OF_RANGE"]
+
+
+@pytest.mark.parametrize("places", ["-1", "32", "six", "1.5", "\u0663"])
+def test_an_invalid_decimal_places_setting_fails_with_its_name(
+    queue_url: str, monkeypatch: pytest.MonkeyPatch, places: str
+) -> None:
+    monkeypatch.setenv("VALUE_DECIMAL_PLACES", places)
+
+    with pytest.raises(ValueError, match="VALUE_DECIMAL_PLACES"):
+        invoke(window([kinesis_record({"sales": 1}, arrival_time=START + 1)]))
+
+
+@pytest.mark.parametrize("extreme_first", [True, False], ids=["extreme-first", "extreme-last"])
+@pytest.mark.parametrize("extreme", ["1E+100", "1E-20", "-1E+25"])
+def test_an_extreme_value_is_parked_and_the_ordinary_ones_count_in_either_order(
+    queue_url: str, extreme: str, *, extreme_first: bool
+) -> None:
+    ordinary = [kinesis_record({"sales": v}, arrival_time=START + 2) for v in ("1.5", "2.25")]
+    odd = kinesis_record(b'{"sales": ' + extreme.encode() + b"}", arrival_time=START + 1)
+    batch = window([odd, *ordinary] if extreme_first else [*ordinary, odd])
+
+    response = invoke(batch)
+
+    assert aggregate(response) == {"total": "3.75", "count": 2}
+    assert response["batchItemFailures"] == []
+    assert parked_reasons(queue_url) == ["VALUE_OUT_OF_RANGE"]
+
+
+def test_a_value_that_would_push_the_total_past_38_digits_is_parked(queue_url: str) -> None:
+    # Only reachable past 10,000,000 values in one part: the carried total stands in for them.
+    high = "99999999999999999999999999999999.999999"  # 38 digits
+    batch = window(
+        [kinesis_record(b'{"sales": 0.000003}', arrival_time=START + 1)],
+        state=carried(high, 10_000_000),
+    )
+
+    response = invoke(batch)
+
+    assert aggregate(response) == {"total": high, "count": 10_000_000}
     assert parked_reasons(queue_url) == ["TOTAL_OUT_OF_RANGE"]
+
+
+def test_a_deeply_nested_record_is_parked_and_the_records_after_it_count(queue_url: str) -> None:
+    deep = b'{"sales": ' + b"[" * 1_100 + b"]" * 1_100 + b"}"
+    batch = window(
+        [
+            kinesis_record({"sales": 1}, arrival_time=START + 1),
+            kinesis_record(deep, arrival_time=START + 2),
+            kinesis_record({"sales": 2}, arrival_time=START + 3),
+        ]
+    )
+
+    response = invoke(batch)
+
+    assert aggregate(response) == {"total": "3", "count": 2}
+    assert response["batchItemFailures"] == []
+    assert parked_reasons(queue_url) == ["MALFORMED_RECORD"]
 
 
 def test_a_window_with_an_out_of_range_value_still_writes_its_total(queue_url: str) -> None:
@@ -234,18 +294,23 @@ def test_aggregators_of_other_attributes_sharing_a_table_write_other_items(
     assert sorted(item["pk"].split("#")[1] for item in totals()) == ["refunds", "sales"]
 
 
-def test_values_at_dynamodbs_limits_count(queue_url: str) -> None:
+def test_values_at_the_grids_limits_count(queue_url: str) -> None:
     batch = window(
         [
-            kinesis_record(
-                {"sales": "9.9999999999999999999999999999999999999E+125"}, arrival_time=START + 1
-            ),
-            kinesis_record(
-                {"sales": "-9.9999999999999999999999999999999999999E+125"}, arrival_time=START + 2
-            ),
-            kinesis_record({"sales": "1E-130"}, arrival_time=START + 3),
+            kinesis_record({"sales": "9999999999999999999999999.999999"}, arrival_time=START + 1),
+            kinesis_record({"sales": "-9999999999999999999999999.999999"}, arrival_time=START + 2),
+            kinesis_record({"sales": "1E-6"}, arrival_time=START + 3),
+            kinesis_record({"sales": "2.5000000000"}, arrival_time=START + 4),
         ]
     )
 
-    assert aggregate(invoke(batch)) == {"total": "1E-130", "count": 3}
+    assert aggregate(invoke(batch)) == {"total": "2.5000010000", "count": 4}
     assert parked_reasons(queue_url) == []
+
+
+def test_the_grid_holds_the_sum_of_ten_million_of_its_largest_values() -> None:
+    largest = Decimal("9999999999999999999999999.999999")
+    # DYNAMODB_NUMBERS traps any inexact or out-of-range result.
+    assert DYNAMODB_NUMBERS.multiply(largest, Decimal(10_000_000)) == Decimal(
+        "99999999999999999999999999999990.000000"
+    )

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from lambda_blueprints.runtime.shared.failures import PoisonRecordError
 from lambda_blueprints.runtime.shared.windows import Window, handle_window_event
@@ -255,6 +256,102 @@ def test_without_a_parking_place_a_refused_aggregate_fails_the_invocation() -> N
 
     with pytest.raises(PoisonRecordError):
         handle_window_event(closing(state, is_final=True), Refused())
+
+
+def raw_records(*payloads: bytes) -> list[dict[str, Any]]:
+    return [kinesis_record(p, arrival_time=START + 1) for p in payloads]
+
+
+DEEP = b"[" * 1_100 + b"]" * 1_100
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"n": ' + DEEP + b"}", "NESTING_TOO_DEEP"),
+        (b"not json", "MALFORMED_RECORD"),
+        (b'{"n": "1"}', "MALFORMED_RECORD"),
+    ],
+    ids=["deeply-nested", "not-json", "not-a-number"],
+)
+def test_records_no_retry_can_fix_are_parked_even_without_a_poison_error(
+    payload: bytes, reason: str
+) -> None:
+    class Parsing(Counting):
+        def add(self, state: dict[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+            n = json.loads(base64.b64decode(record["kinesis"]["data"]))["n"]
+            if not isinstance(n, int):
+                raise ValueError(f"n={n!r} is not an integer")
+            return {"sum": state["sum"] + n}
+
+    parked: list[tuple[str, str]] = []
+    batch = tumbling_window_event(
+        raw_records(b'{"n": 1}', payload, b'{"n": 2}'), window_start=START, window_seconds=30
+    )
+
+    response = handle_window_event(
+        batch, Parsing(), on_poison=lambda record, error: parked.append((seq(record), error.reason))
+    )
+
+    # The records after the bad one still count: the batch does not stop at it.
+    assert response["batchItemFailures"] == []
+    assert response["state"]["aggregate"] == {"sum": 3}
+    assert parked == [(seq(batch["Records"][1]), reason)]
+
+
+def test_errors_a_retry_may_fix_still_stop_the_batch_at_their_record() -> None:
+    class Buggy(Counting):
+        def add(self, state: dict[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+            raise KeyError("missing")
+
+    parked: list[str] = []
+    batch = event([1, 2])
+
+    response = handle_window_event(
+        batch, Buggy(), on_poison=lambda record, error: parked.append(error.reason)
+    )
+
+    assert response["batchItemFailures"] == [{"itemIdentifier": seq(batch["Records"][0])}]
+    assert parked == []
+
+
+def client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "refused"}}, "PutItem")
+
+
+def test_an_aggregate_the_table_refuses_as_invalid_is_parked() -> None:
+    class Invalid(Counting):
+        def emit(self, state: dict[str, Any], window: Window) -> None:
+            raise client_error("ValidationException")
+
+    parked: list[str] = []
+    state = handle_window_event(event([1]), Counting())["state"]
+
+    response = handle_window_event(
+        closing(state, is_final=True),
+        Invalid(),
+        on_poison=lambda record, error: parked.append(error.reason),
+    )
+
+    assert response == {"state": {}}
+    assert parked == ["WRITE_REJECTED"]
+
+
+def test_a_throttled_write_of_the_aggregate_is_retried_not_parked() -> None:
+    class Throttled(Counting):
+        def emit(self, state: dict[str, Any], window: Window) -> None:
+            raise client_error("ProvisionedThroughputExceededException")
+
+    parked: list[str] = []
+    state = handle_window_event(event([1]), Counting())["state"]
+
+    with pytest.raises(ClientError):
+        handle_window_event(
+            closing(state, is_final=True),
+            Throttled(),
+            on_poison=lambda record, error: parked.append(error.reason),
+        )
+    assert parked == []
 
 
 # --- the helper driven by the local cloud's stream engine -----------------------------------

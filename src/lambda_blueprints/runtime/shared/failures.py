@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
@@ -38,6 +40,57 @@ class PoisonRecordError(Exception):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+#: Error codes of DynamoDB, SQS, SNS, Kinesis and S3 that refuse the request itself: the same
+#: request is refused again on every retry.
+_REFUSED_REQUEST_CODES = frozenset(
+    {
+        "ValidationException",
+        "ValidationError",
+        "InvalidParameterValue",
+        "InvalidParameterException",
+        "InvalidMessageContents",
+        "InvalidArgumentException",
+        "InvalidArgument",
+        "EntityTooLarge",
+        "KeyTooLongError",
+    }
+)
+
+
+def as_poison(error: BaseException) -> PoisonRecordError | None:
+    """The :class:`PoisonRecordError` that ``error`` amounts to, or None if a retry may help.
+
+    The same record fails the same way on every retry when the error is:
+
+    * a :class:`PoisonRecordError` (the handler said so);
+    * a parse error of any kind (``ValueError``, which includes ``json.JSONDecodeError``,
+      ``UnicodeDecodeError`` and ``binascii.Error``): ``MALFORMED_RECORD``;
+    * ``RecursionError``, from data nested too deep to read or write: ``NESTING_TOO_DEEP``;
+    * a number that cannot be read, computed or stored exactly (any ``ArithmeticError``:
+      ``decimal.DecimalException``, ``OverflowError``): ``INVALID_NUMBER``;
+    * a request the service refuses as invalid (``ValidationException`` from DynamoDB and
+      the like, never throttling or a server error): ``WRITE_REJECTED``.
+
+    Anything else (throttling, timeouts, a service error, a bug such as a ``KeyError``) is
+    retryable: the record stays in the stream and is retried, and a record that keeps
+    failing ends in the mapping's on-failure destination once its retries run out.
+    """
+    if isinstance(error, PoisonRecordError):
+        return error
+    if isinstance(error, RecursionError):
+        return PoisonRecordError("NESTING_TOO_DEEP", "the record nests too deep to process")
+    if isinstance(error, ArithmeticError):
+        # decimal's exceptions (InvalidOperation, Overflow, Inexact, ...) are among them.
+        return PoisonRecordError("INVALID_NUMBER", f"{type(error).__name__}: {error}")
+    if isinstance(error, ValueError):
+        return PoisonRecordError("MALFORMED_RECORD", f"{type(error).__name__}: {error}")
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code in _REFUSED_REQUEST_CODES:
+            return PoisonRecordError("WRITE_REJECTED", f"{code}: {error}")
+    return None
 
 
 def failure_message(

@@ -10,8 +10,11 @@ invocation.
 :func:`handle_window_event` runs that protocol around an :class:`Aggregation`, so handler
 code is a pure reducer (``add``) plus a writer (``emit``):
 
-* records are added in order; a record that can never be added (``PoisonRecordError``)
-  goes to ``on_poison`` and the window goes on without it;
+* records are added in order; a record that can never be added goes to ``on_poison``
+  and the window goes on without it. "Never" is decided by :func:`~.failures.as_poison`:
+  a ``PoisonRecordError``, and also any parse error, ``RecursionError`` from data nested
+  too deep, arithmetic error or request the service refuses as invalid, since a retry
+  fails the same way and would only hold up the records after it;
 * any other error stops the batch at that record: the response returns the state of the
   records before it and reports it in ``batchItemFailures``, so Lambda retries from there
   with exactly that state (the mapping needs ``ReportBatchItemFailures``);
@@ -20,9 +23,10 @@ code is a pure reducer (``add``) plus a writer (``emit``):
   ``early-<sequence number of the part's first record>`` for a part ended early. The id
   is the same on every retry of an invocation and differs between parts, so writes keyed
   by window and part are idempotent and never overwrite another part;
-* an aggregate that can never be written (``emit`` raises ``PoisonRecordError``, e.g. an
-  item the table rejects) goes to ``on_poison`` as a window record naming the shard, the
-  window, the part and its first and last sequence numbers, instead of blocking the shard:
+* an aggregate that can never be written (``emit`` raises an error
+  :func:`~.failures.as_poison` calls permanent, e.g. an item the table rejects) goes to
+  ``on_poison`` as a window record naming the shard, the window, the part and its first
+  and last sequence numbers, instead of blocking the shard:
   Lambda suspends a shard until its final invocation succeeds.
 
 The state Lambda carries is an envelope around the aggregation's own state:
@@ -37,7 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from .failures import PoisonRecordError
+from .failures import PoisonRecordError, as_poison
 
 State = TypeVar("State")
 
@@ -93,7 +97,9 @@ class Aggregation(Protocol, Generic[State]):
         raises: the state of the records before a failed one is what Lambda keeps.
 
         Raises:
-            PoisonRecordError: When the record can never be added.
+            PoisonRecordError: When the record can never be added (so do the other
+                errors :func:`~.failures.as_poison` calls permanent, e.g. a
+                ``ValueError`` from a parser).
         """
         ...
 
@@ -129,9 +135,10 @@ def handle_window_event(
     on-failure destination; an aggregate ``emit`` refuses fails the invocation.
 
     Raises:
-        Exception: Whatever ``emit`` raises (but ``PoisonRecordError`` with
-            ``on_poison``), and any failure of a record delivered with a final or
-            early-termination invocation: Lambda then retries the whole invocation.
+        Exception: Whatever ``emit`` raises (but permanent errors, see
+            :func:`~.failures.as_poison`, with ``on_poison``), and any failure of a record
+            delivered with a final or early-termination invocation: Lambda then retries
+            the whole invocation.
     """
     envelope = dict(event.get("state") or {})
     records: Sequence[Mapping[str, Any]] = event.get("Records") or []
@@ -209,10 +216,11 @@ def _add(
 ) -> Any:
     try:
         return aggregation.add(state, record)
-    except PoisonRecordError as error:
-        if on_poison is None:
+    except Exception as error:
+        poison = as_poison(error)
+        if poison is None or on_poison is None:
             raise
-        on_poison(record, error)
+        on_poison(record, poison)
         return state
 
 
@@ -225,13 +233,14 @@ def emit_part(
     """Emit the part in ``envelope``; park it with ``on_poison`` if ``emit`` refuses it.
 
     Raises:
-        Exception: Whatever ``emit`` raises (``PoisonRecordError`` only without
+        Exception: Whatever ``emit`` raises (a permanent error only without
             ``on_poison``).
     """
     try:
         aggregation.emit(aggregate_of(envelope, aggregation), window)
-    except PoisonRecordError as error:
-        if on_poison is None:
+    except Exception as failure:
+        error = as_poison(failure)
+        if error is None or on_poison is None:
             raise
         # The records are in the stream until its retention ends; this names them.
         on_poison(
