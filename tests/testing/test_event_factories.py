@@ -488,6 +488,25 @@ def test_sqs_message_refuses_what_sqs_would(body: str, options: dict[str, Any]) 
         sqs_message(body, **options)
 
 
+@pytest.mark.parametrize(
+    ("body", "code_point"),
+    [
+        ("a\x00b", r"U\+0000"),
+        ("bell\x07", r"U\+0007"),
+        ("\ud800", r"U\+D800"),
+        ("\ufffe", r"U\+FFFE"),
+    ],
+)
+def test_sqs_message_refuses_characters_sqs_does_not_take(body: str, code_point: str) -> None:
+    with pytest.raises(ValueError, match=code_point):
+        sqs_message(body)
+
+
+def test_sqs_message_takes_every_character_sqs_allows() -> None:
+    body = "tab\tline\ncr\r \ud7ff \ue000 \ufffd \U0001f600 \U0010ffff"
+    assert sqs_message(body)["body"] == body
+
+
 def test_sqs_has_no_boolean_attributes() -> None:
     with pytest.raises(TypeError):
         sqs_message("x", message_attributes={"flag": True})

@@ -58,6 +58,16 @@ def returns_nothing(event: Any) -> Any:
     return None
 
 
+def deeply_nested(depth: int) -> dict[str, Any]:
+    """``{"a": {"a": ...}}``, ``depth`` objects deep, built without recursion."""
+    top: dict[str, Any] = {}
+    inner = top
+    for _ in range(depth - 1):
+        inner["a"] = {}
+        inner = inner["a"]
+    return top
+
+
 @dataclass
 class FakeFunctions:
     """An in-process invoker: handlers by function name; a raised error is a function error."""
@@ -797,6 +807,19 @@ def test_fail_target_checks_its_arguments(
         ([{"Source": "a", "DetailType": "b", "Detail": "[1]"}], "must be a JSON object"),
         ([{"detail-type": "b"}], "has no source"),
         ([{"Source": "a", "DetailType": "b", "Detail": "{}", "Time": [1]}], "Time must be"),
+        # About 2 KB nested past the parser's depth: as malformed as any Detail.
+        (
+            [
+                {
+                    "Source": "a",
+                    "DetailType": "b",
+                    "Detail": '{"a": ' + "[" * 1100 + "]" * 1100 + "}",
+                }
+            ],
+            "not valid JSON",
+        ),
+        ([{"detail-type": "b", "source": "a", "detail": deeply_nested(1100)}], "nests deeper"),
+        ([{"Source": "a", "DetailType": "b", "Detail": deeply_nested(1100)}], "nests too deeply"),
     ],
 )
 def test_invalid_entries_deliver_nothing(

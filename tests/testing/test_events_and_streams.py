@@ -49,6 +49,112 @@ def test_values_dynamodb_cannot_hold_are_refused(value: Any, error: type[Excepti
         to_attribute_value(value)
 
 
+def nested_maps(depth: int) -> dict[str, Any]:
+    """``depth`` maps one inside the other around a string, built without recursion."""
+    top: dict[str, Any] = {}
+    inner = top
+    for _ in range(depth - 1):
+        inner["m"] = {}
+        inner = inner["m"]
+    inner["leaf"] = "x"
+    return top
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        (float("-inf"), "-inf"),
+        (Decimal("NaN"), "NaN"),
+        (Decimal("Infinity"), "Infinity"),
+        (Decimal("1E+200"), r"1E\+200"),
+        (Decimal("1E+126"), r"1E\+126"),
+        (-(10**126), str(-(10**126))),
+        (Decimal("1E-131"), "1E-131"),
+        (Decimal("1.23456789012345678901234567890123456789"), "1.2345678901234567890123456789"),
+        (2**128 + 1, str(2**128 + 1)),
+    ],
+)
+def test_numbers_dynamodb_cannot_hold_are_refused_naming_the_limits(
+    number: Any, shown: str
+) -> None:
+    with pytest.raises(ValueError, match=shown) as refused:
+        to_attribute_value(number)
+    assert "38 significant digits" in str(refused.value)
+    assert "1E-130" in str(refused.value)
+    with pytest.raises(ValueError, match="38 significant digits"):
+        to_attribute_value({number})
+    with pytest.raises(ValueError, match="38 significant digits"):
+        to_attribute_value({"nested": [number]})
+
+
+@pytest.mark.parametrize(
+    ("number", "typed"),
+    [
+        (0.1, "0.1"),
+        (0, "0"),
+        (Decimal("-0"), "-0"),
+        (Decimal("1E-130"), "1E-130"),
+        (
+            Decimal("9.9999999999999999999999999999999999999E+125"),
+            "9.9999999999999999999999999999999999999E+125",
+        ),
+        (
+            Decimal("1.2345678901234567890123456789012345678"),
+            "1.2345678901234567890123456789012345678",
+        ),
+        (10**40, str(10**40)),  # one significant digit
+    ],
+)
+def test_numbers_within_dynamodbs_limits_keep_their_spelling(number: Any, typed: str) -> None:
+    assert to_attribute_value(number) == {"N": typed}
+
+
+def test_maps_and_lists_nest_up_to_dynamodbs_32_levels() -> None:
+    assert to_attribute_value(nested_maps(31))["M"]["m"]["M"]
+    with pytest.raises(ValueError, match="32 levels"):
+        to_attribute_value(nested_maps(32))
+    with pytest.raises(ValueError, match="32 levels"):
+        to_attribute_value([nested_maps(31)])
+    # Far deeper than the stack: refused, not a RecursionError.
+    with pytest.raises(ValueError, match="32 levels"):
+        to_attribute_value(nested_maps(5000))
+
+
+def test_empty_attribute_names_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least one character"):
+        to_attribute_value({"": 1})
+    with pytest.raises(ValueError, match="at least one character"):
+        dynamodb_stream_record("INSERT", {"id": "1"}, new_image={"id": "1", "": "x"})
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({}, "not 0 attributes"),
+        ({"pk": "a", "sk": "b", "extra": "c"}, "not 3 attributes"),
+        ({"id": ""}, "'id' is empty"),
+        ({"id": b""}, "'id' is empty"),
+        ({"id": True}, "of type BOOL"),
+        ({"id": {"nested": "1"}}, "of type M"),
+        ({"id": None}, "of type NULL"),
+        ({"id": {"a", "b"}}, "of type SS"),
+    ],
+)
+def test_keys_dynamodb_cannot_hold_are_refused(keys: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        dynamodb_stream_record("INSERT", keys)
+
+
+def test_keys_of_a_partition_and_a_sort_key_of_each_key_type_are_accepted() -> None:
+    record = dynamodb_stream_record("INSERT", {"pk": b"\x01", "sk": 7})
+    assert record["dynamodb"]["Keys"] == {"pk": {"B": "AQ=="}, "sk": {"N": "7"}}
+    record = dynamodb_stream_record("INSERT", {"id": "x"}, new_image={"id": "x", "note": ""})
+    # Only key values must not be empty.
+    assert record["dynamodb"]["NewImage"]["note"] == {"S": ""}
+
+
 @pytest.mark.parametrize(
     ("view_type", "has_old", "has_new"),
     [

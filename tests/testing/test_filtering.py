@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from lambda_blueprints.testing._json import MAX_NESTING_DEPTH
 from lambda_blueprints.testing.events import dynamodb_stream_record
 from lambda_blueprints.testing.filtering import (
     MAX_FILTERS,
@@ -526,6 +527,44 @@ def test_kinesis_drops_records_whose_data_is_not_json_when_the_pattern_has_data(
     record_filter = esm_filter({"data": {"City": [{"exists": False}]}}, source="kinesis")
     assert record_filter.matches(kinesis_record('{"State": "WA"}'))
     assert not record_filter.matches(kinesis_record(data))
+
+
+def nested(depth: int, innermost: str = '{"City": "Seattle"}') -> str:
+    """JSON text: ``innermost`` inside ``depth - 1`` arrays, so ``depth`` levels in all."""
+    return "[" * (depth - 1) + innermost + "]" * (depth - 1)
+
+
+def test_kinesis_data_too_deeply_nested_to_parse_is_not_json_for_filters() -> None:
+    # About 2 KB of brackets; Lambda treats data it cannot parse as data that is not JSON.
+    deep = kinesis_record(nested(1100), partition_key="1")
+    assert not esm_filter({"data": {"City": ["Seattle"]}}, source="kinesis").matches(deep)
+    assert not esm_filter({"data": {"City": [{"exists": False}]}}, source="kinesis").matches(deep)
+    assert esm_filter({"partitionKey": ["1"]}, source="kinesis").matches(deep)
+
+
+def test_kinesis_data_nested_up_to_the_limit_is_still_json() -> None:
+    record_filter = esm_filter({"data": {"City": ["Seattle"]}}, source="kinesis")
+    assert record_filter.matches(kinesis_record(nested(MAX_NESTING_DEPTH)))
+    assert not record_filter.matches(kinesis_record(nested(MAX_NESTING_DEPTH + 1)))
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    text = '{"City": "Seattle", "note": "' + "[{" * 3000 + '"}'
+    record_filter = esm_filter({"data": {"City": ["Seattle"]}}, source="kinesis")
+    assert record_filter.matches(kinesis_record(text))
+
+
+def test_sqs_body_too_deeply_nested_to_parse_is_a_plain_string() -> None:
+    body = nested(1100)
+    assert not esm_filter({"body": {"City": ["Seattle"]}}, source="sqs").matches(sqs_record(body))
+    assert esm_filter({"body": [{"prefix": "[[["}]}, source="sqs").matches(sqs_record(body))
+
+
+def test_fails_when_a_pattern_nests_too_deeply_to_parse() -> None:
+    text = '{"data": ' + "[" * 2000 + "]" * 2000 + "}"
+    assert len(text) <= MAX_PATTERN_LENGTH
+    with pytest.raises(FilterError, match="not valid JSON"):
+        compile_filters({"Filters": [{"Pattern": text}]}, "kinesis")
 
 
 def test_kinesis_data_numbers_compare_by_text_in_plain_equality() -> None:

@@ -19,13 +19,16 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
+from botocore.exceptions import ClientError
 
 from lambda_blueprints import IotTopicToKinesis, KinesisFanOut
 from lambda_blueprints.testing import Clock, DeployedStack, LocalCloud, topic_matches
 from lambda_blueprints.testing.iot import (
+    MAX_MESSAGE_BYTES,
     MAX_PARTITION_KEY_CHARS,
     MAX_REPUBLISH_HOPS,
     IotMessage,
+    MessageTooLargeError,
     UnsupportedSql,
     parse_sql,
     render,
@@ -440,6 +443,60 @@ def test_a_non_json_payload_only_matches_select_star(
     assert runs_of(cloud, ARCHIVE_RULE) == 1
 
 
+def test_a_payload_too_deeply_nested_to_parse_only_matches_select_star(
+    deployed: tuple[LocalCloud, DeployedStack],
+) -> None:
+    cloud, stack = deployed
+    # About 2 KB; the rules engine takes a payload it cannot parse as binary.
+    deep = ("[" * 1100 + "]" * 1100).encode()
+
+    cloud.iot_publish("sensors/site1/telemetry", deep)
+
+    assert runs_of(cloud, READINGS_RULE) == 0
+    assert runs_of(cloud, ARCHIVE_RULE) == 1
+    archived = boto3.client("s3").get_object(
+        Bucket=stack.physical_id("Archive"), Key="sensors/site1/telemetry/1700000000000.bin"
+    )
+    assert archived["Body"].read() == deep
+
+
+def test_a_payload_too_deeply_nested_to_parse_cannot_go_to_a_lambda_action(
+    deployed: tuple[LocalCloud, DeployedStack],
+) -> None:
+    cloud, stack = deployed
+
+    cloud.iot_publish("direct/d-7", "[" * 1100 + "]" * 1100)
+
+    assert cloud.log.invocations(function=stack.physical_id("Responder")) == []
+    (run,) = [r for r in cloud.iot_rule_runs if r.rule == DIRECT_RULE]
+    assert run.failures[0]["failedAction"] == "LambdaAction"
+    assert "not JSON" in run.failures[0]["errorMessage"]
+
+
+def test_a_payload_over_128_kb_is_refused_and_runs_no_rule(
+    deployed: tuple[LocalCloud, DeployedStack],
+) -> None:
+    cloud, _ = deployed
+
+    with pytest.raises(MessageTooLargeError, match="exceeds size limit") as refused:
+        cloud.iot_publish("sensors/site1/telemetry", b"x" * (MAX_MESSAGE_BYTES + 1))
+
+    assert refused.value.reason == "PAYLOAD_LIMIT_EXCEEDED"
+    assert cloud.iot_rule_runs == []
+    assert cloud.iot_messages() == []
+
+
+def test_a_payload_of_exactly_128_kb_is_published(
+    deployed: tuple[LocalCloud, DeployedStack],
+) -> None:
+    cloud, _ = deployed
+
+    cloud.iot_publish("sensors/site1/telemetry", b"x" * MAX_MESSAGE_BYTES)
+
+    assert runs_of(cloud, ARCHIVE_RULE) == 1
+    assert len(cloud.iot_messages("sensors/#")) == 1
+
+
 def test_a_disabled_rule_never_runs(deployed: tuple[LocalCloud, DeployedStack]) -> None:
     cloud, stack = deployed
 
@@ -651,6 +708,24 @@ def test_republish_fills_the_topic_template_and_keeps_the_client_id(
     assert json.loads(payload) == {"severity": "high", "text": "overheat", "client": "dev-9"}
 
 
+def test_a_republished_result_over_128_kb_fails_the_action(
+    deployed: tuple[LocalCloud, DeployedStack],
+) -> None:
+    cloud, _ = deployed
+    payload = {"severity": "high", "text": ""}
+    # The rule adds "client": the payload fits, the result does not.
+    payload["text"] = "x" * (MAX_MESSAGE_BYTES - len(json.dumps(payload, separators=(",", ":"))))
+    text = json.dumps(payload, separators=(",", ":"))
+    assert len(text) == MAX_MESSAGE_BYTES
+
+    cloud.iot_publish("alarms/raw", text)
+
+    (run,) = [r for r in cloud.iot_rule_runs if r.rule == ALARM_RULE]
+    assert run.failures[0]["failedAction"] == "RepublishAction"
+    assert "exceeds size limit" in run.failures[0]["errorMessage"]
+    assert cloud.iot_messages("alarms/high") == []
+
+
 def test_a_republish_loop_is_stopped_and_reported(
     deployed: tuple[LocalCloud, DeployedStack],
 ) -> None:
@@ -770,6 +845,21 @@ def test_the_firehose_action_needs_a_cloud_that_emulates_firehose(
 
     with pytest.raises(NotImplementedError, match="Firehose"):
         cloud.iot_publish("fleet/truck-1", {"device": "truck-1"})
+
+
+def test_a_handler_cannot_publish_more_than_128_kb_through_iot_data(
+    deployed: tuple[LocalCloud, DeployedStack],
+) -> None:
+    cloud, _ = deployed
+    iot_data = boto3.client("iot-data")
+
+    with pytest.raises(ClientError) as refused:
+        iot_data.publish(topic="status/big", payload=b"x" * (MAX_MESSAGE_BYTES + 1))
+    iot_data.publish(topic="status/fits", payload=b"x" * MAX_MESSAGE_BYTES)
+
+    assert refused.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert [topic for topic, _ in cloud.iot_messages("status/+")] == ["status/fits"]
 
 
 def test_iot_messages_filters_by_topic_and_rejects_bad_filters(

@@ -483,6 +483,7 @@ def _listing(make: Callable[[list[str]], Any]) -> Callable[[dict[str, Any]], Any
 
 INVALID_RESPONSES: dict[str, Callable[[list[str]], Any]] = {
     "invalid JSON": lambda ids: b'{"batchItemFailures": [',
+    "raw JSON nested too deeply to parse": lambda ids: b"[" * 1100 + b"]" * 1100,
     "empty itemIdentifier": lambda ids: {"batchItemFailures": [{"itemIdentifier": ""}]},
     "null itemIdentifier": lambda ids: {"batchItemFailures": [{"itemIdentifier": None}]},
     "bad key name": lambda ids: {"batchItemFailures": [{"itemId": ids[0]}]},
@@ -602,6 +603,19 @@ def test_a_message_received_more_than_max_receive_count_goes_to_the_dlq(env: Env
     (moved,) = env.sqs.receive_message(QueueUrl=dlq_url)["Messages"]
     assert moved["MessageId"] == message_id
     assert moved["Body"] == json.dumps({"order": 1})
+
+
+def test_a_dead_lettered_body_too_deeply_nested_to_parse_is_recorded_as_text(env: Env) -> None:
+    _, dlq_arn = env.queue("jobs-dlq")
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})
+    url, arn = env.queue("jobs", VisibilityTimeout="30", RedrivePolicy=policy)
+    body = "[" * 1100 + "]" * 1100
+    env.send(url, body)
+
+    env.mapping(url, arn, FakeFunction(always_fail)).run_until_empty()
+
+    (failure,) = env.log.failures()
+    assert failure.body == body
 
 
 def test_a_message_under_max_receive_count_stays_in_the_source_queue(env: Env) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
+from lambda_blueprints.testing import streams
 from lambda_blueprints.testing.activity import ActivityLog, InvocationThrottled, InvokeResult
 from lambda_blueprints.testing.clock import Clock
 from lambda_blueprints.testing.events import dynamodb_stream_record
@@ -591,6 +593,57 @@ def test_partial_failures_count_as_retries() -> None:
     )
 
 
+class CappedFunction(Function):
+    """A scripted function that stops a runaway mapping instead of letting it spin."""
+
+    def __init__(self, behaviour: Callable[[dict[str, Any]], Any], cap: int = 50) -> None:
+        super().__init__(behaviour)
+        self.cap = cap
+
+    def __call__(self, name: str, event: dict[str, Any]) -> InvokeResult:
+        if len(self.events) >= self.cap:
+            # Raised outside the function's own error handling: it ends the test's run.
+            raise AssertionError(f"the mapping invoked the function more than {self.cap} times")
+        return super().__call__(name, event)
+
+
+def test_reset_on_progress_runs_out_of_retries_when_the_first_record_keeps_failing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(streams, "RESET_RETRIES_ON_PROGRESS", True)
+    world = World()
+    world.put(3)
+    # Naming the batch's first record moves the checkpoint nowhere: no progress to reward.
+    function = CappedFunction(report_from_position(1))
+    world.run(world.mapping(function, report_batch_item_failures=True, maximum_retry_attempts=2))
+
+    assert function.batches() == [[1, 2, 3]] * 3
+    ((_, body),) = world.sent
+    assert body["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert body["requestContext"]["approximateInvokeCount"] == 3
+    assert body["KinesisBatchInfo"]["batchSize"] == 3
+
+
+def test_reset_on_progress_restarts_the_retry_count_when_the_checkpoint_advances(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def run(*, reset: bool) -> list[list[int]]:
+        monkeypatch.setattr(streams, "RESET_RETRIES_ON_PROGRESS", reset)
+        # Record 2 fails first (progress past record 1), then the remainder's first record.
+        answers = iter([report_from_position(2)] + [report_from_position(1)] * 10)
+        world = World()
+        world.put(3)
+        function = CappedFunction(lambda event: next(answers)(event))
+        mapping = world.mapping(function, report_batch_item_failures=True, maximum_retry_attempts=1)
+        world.run(mapping)
+        assert len(world.sent) == 1
+        return function.batches()
+
+    # With the switch on, the one retry allowed is granted again to the remainder.
+    assert run(reset=True) == [[1, 2, 3], [2, 3], [2, 3]]
+    assert run(reset=False) == [[1, 2, 3], [2, 3]]
+
+
 def test_item_failures_are_ignored_unless_the_mapping_reports_them() -> None:
     world = World()
     world.put(3)
@@ -748,6 +801,45 @@ def test_state_over_1_mb_terminates_the_window_early() -> None:
     assert events[2]["state"] == {}
     assert events[2]["window"] == events[0]["window"]
     assert events[-1]["isFinalInvokeForWindow"] is True
+
+
+def test_a_memory_dynamodb_stream_has_dynamodb_shaped_shard_ids_and_sequence_numbers() -> None:
+    world = World("dynamodb", shards=3)
+    world.put(4)
+    world.put(2, key="other")
+
+    shard_ids = world.stream.shard_ids()
+    assert len(set(shard_ids)) == 3
+    # As DynamoDB Streams names shards: shardId-00000001573689847184-864758bb.
+    assert all(re.fullmatch(r"shardId-\d{20}-[0-9a-f]{8}", shard) for shard in shard_ids)
+    assert all(shard[8:28] == f"{int(T0 * 1000):020d}" for shard in shard_ids)
+    numbers = [r.sequence_number for shard in shard_ids for r in world.stream.read(shard)]
+    assert len(numbers) == 6
+    assert all(21 <= len(str(n)) <= 40 for n in numbers)
+    # Stable: the same stream made again at the same time names its shards the same.
+    again = MemoryStream("dynamodb", TABLE_STREAM_ARN, shard_count=3, clock=world.clock)
+    assert again.shard_ids() == shard_ids
+
+
+def test_a_dynamodb_failure_record_names_the_dynamodb_shard() -> None:
+    world = World("dynamodb")
+    world.put(1)
+    world.run(world.mapping(Function(fail_record(1)), maximum_retry_attempts=0))
+
+    ((_, body),) = world.sent
+    info = body["DDBStreamBatchInfo"]
+    assert info["shardId"] == world.stream.shard_ids()[0]
+    assert re.fullmatch(r"shardId-\d{20}-[0-9a-f]{8}", info["shardId"])
+    assert 21 <= len(info["startSequenceNumber"]) <= 40
+
+
+def test_a_memory_kinesis_stream_keeps_kinesis_shaped_ids() -> None:
+    world = World(shards=2)
+    world.put(1)
+
+    assert world.stream.shard_ids() == ["shardId-000000000000", "shardId-000000000001"]
+    (record,) = [r for shard in world.stream.shard_ids() for r in world.stream.read(shard)]
+    assert len(str(record.sequence_number)) > 40
 
 
 def test_dynamodb_streams_support_tumbling_windows() -> None:

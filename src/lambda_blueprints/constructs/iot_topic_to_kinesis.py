@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from lambda_blueprints import _defaults
+from lambda_blueprints import _defaults, _mqtt
 from lambda_blueprints._validation import check_choice
 
 #: Rules engine SQL versions; 2016-03-23 is the one AWS recommends.
@@ -407,17 +407,13 @@ def default_sql(topic_filter: str) -> str:
 
 
 def topic_matches(topic_filter: str, topic: str) -> bool:
-    """Whether the MQTT ``topic_filter`` matches the concrete ``topic``."""
-    filter_levels = topic_filter.split("/")
-    topic_levels = topic.split("/")
-    for index, level in enumerate(filter_levels):
-        if level == "#":
-            return True
-        if index >= len(topic_levels):
-            return False
-        if level not in ("+", topic_levels[index]):
-            return False
-    return len(filter_levels) == len(topic_levels)
+    """Whether the MQTT ``topic_filter`` matches the concrete ``topic``.
+
+    The MQTT rules are those of the local cloud's rules engine (``lambda_blueprints._mqtt``),
+    so a grant and the local test of a rule agree: a filter that starts with a wildcard does
+    not match a ``$aws/`` topic.
+    """
+    return _mqtt.topic_matches(topic_filter, topic)
 
 
 def _has_wildcard(topic_filter: str) -> bool:

@@ -57,7 +57,7 @@ from lambda_blueprints.testing.events import (
     validate_firehose_response,
 )
 from lambda_blueprints.testing.filtering import FilterError, compile_filters, matches
-from lambda_blueprints.testing.iot import IotRuleRun, topic_matches
+from lambda_blueprints.testing.iot import IotRuleRun, MessageTooLargeError, topic_matches
 from lambda_blueprints.testing.streams import MemoryStream, StreamEventSourceMapping
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "LambdaContext",
     "LocalCloud",
     "MemoryStream",
+    "MessageTooLargeError",
     "StreamEventSourceMapping",
     "api_gateway_http_event",
     "api_gateway_rest_event",

@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from lambda_blueprints.testing import _json
 from lambda_blueprints.testing.activity import Invocation, InvocationThrottled
 from lambda_blueprints.testing.events import api_gateway_rest_event
 
@@ -459,7 +460,7 @@ class ApiGateway:
         template = (integration.get("RequestTemplates") or {}).get("application/json")
         if template:
             try:
-                requested = json.loads(template)
+                requested = _json.loads(template)
             except ValueError:
                 requested = None
             if isinstance(requested, dict) and isinstance(requested.get("statusCode"), int):

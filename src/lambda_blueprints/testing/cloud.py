@@ -32,7 +32,7 @@ from typing import Any
 
 import boto3
 
-from lambda_blueprints.testing import _moto_speedups
+from lambda_blueprints.testing import _moto_limits, _moto_speedups
 from lambda_blueprints.testing.activity import (
     ActivityLog,
     Invocation,
@@ -346,7 +346,14 @@ class LocalCloud:
                 os.environ[name] = value
         self._mock = mock_aws()
         self._mock.start()
-        self._restore_moto = _moto_speedups.apply()
+        restore_speedups = _moto_speedups.apply()
+        restore_limits = _moto_limits.apply()
+
+        def restore() -> None:
+            restore_limits()
+            restore_speedups()
+
+        self._restore_moto = restore
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -524,6 +531,11 @@ class LocalCloud:
             payload: Bytes as they are, text as UTF-8, a mapping as JSON.
             qos: The MQTT quality of service, 0 or 1.
             client_id: What the rules' ``clientid()`` returns.
+
+        Raises:
+            MessageTooLargeError: The payload is over IoT Core's 128 KB
+                (:class:`~lambda_blueprints.testing.iot.MessageTooLargeError`, a ValueError).
+            ValueError: A topic with wildcards, or ``qos`` other than 0 or 1.
         """
         self.iot.publish(topic, payload, qos=qos, client_id=client_id)
 
@@ -1042,6 +1054,14 @@ class _Deployment:
                 StreamName=name, RetentionPeriodHours=int(retention)
             )
         arn = self._arn("kinesis", f"stream/{name}")
+        max_record_size = props.get("MaxRecordSizeInKiB")
+        if max_record_size is not None:
+            # moto keeps no maximum record size: the local cloud's write checks read this
+            # (from moto's stream, whose ARN holds moto's own account).
+            summary = kinesis.describe_stream_summary(StreamName=name)
+            _moto_limits.set_kinesis_max_record_size(
+                summary["StreamDescriptionSummary"]["StreamARN"], int(max_record_size)
+            )
         hours = int(retention) if retention else 24
         return Resource(
             logical_id,

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from lambda_blueprints.testing import _json
 from lambda_blueprints.testing.activity import (
     ActivityLog,
     FailureRecord,
@@ -416,6 +417,8 @@ class EventBridge:
             event = {key: value for key, value in entry.items() if key != "EventBusName"}
             if "source" not in event:
                 raise ValueError(f"event {entry!r} has no source")
+            # The same bound as a Detail given as text, before anything walks the event.
+            _json.check_depth(event.get("detail"), "the event's detail")
             event = self._envelope(event)
             return bus, event, event
         missing = [key for key in ("Source", "DetailType", "Detail") if key not in entry]
@@ -707,13 +710,17 @@ def _bus_name(name_or_arn: Any) -> str:
 
 
 def _detail_text(detail: Any) -> str:
-    text = json.dumps(detail) if isinstance(detail, Mapping) else detail
+    try:
+        text = json.dumps(detail) if isinstance(detail, Mapping) else detail
+    except RecursionError as error:
+        raise ValueError("Detail nests too deeply to serialize as JSON") from error
     if not isinstance(text, str):
         raise ValueError(f"Detail must be JSON text, not {detail!r}")
     try:
-        parsed = json.loads(text)
+        # Too deep to parse is malformed, as for any Detail EventBridge cannot read.
+        parsed = _json.loads(text)
     except ValueError as error:
-        raise ValueError(f"Detail is not valid JSON: {text!r}") from error
+        raise ValueError(f"Detail is not valid JSON ({error}): {text[:200]!r}") from error
     if not isinstance(parsed, dict):
         raise ValueError(f"Detail must be a JSON object: {text!r}")
     return text

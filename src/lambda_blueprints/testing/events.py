@@ -37,9 +37,11 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Any, Literal, cast
 from urllib.parse import quote_plus, urlencode, urlsplit
+
+from lambda_blueprints.runtime.shared.numbers import dynamodb_number
 
 StreamViewType = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
 
@@ -49,12 +51,32 @@ DEFAULT_TABLE_STREAM_ARN = (
 _sequence = itertools.count(100_000_000_000_000_000_000)
 
 
+#: DynamoDB nests documents up to 32 levels, the item's attribute being level 1: an
+#: attribute value holds at most 31 maps and lists one inside the other.
+DYNAMODB_MAX_NESTING_LEVELS = 32
+#: A table's key: a partition key and at most a sort key, each a string, number or binary.
+DYNAMODB_MAX_KEY_ATTRIBUTES = 2
+_KEY_TYPES = ("S", "N", "B")
+
+
 def to_attribute_value(value: Any) -> dict[str, Any]:
     """Convert a Python value to a typed DynamoDB value as a Lambda event spells it.
 
     Strings, numbers (int, float, Decimal), booleans, None, bytes (base64 in the event),
     lists, dicts and non-empty sets of strings, numbers or bytes.
+
+    Raises:
+        ValueError: For a value DynamoDB refuses, which no stream record can carry: a
+            number it cannot hold (NaN, an infinity, more than 38 significant digits, a
+            magnitude outside 1E-130 to 9.99...E+125), an empty set or one that mixes
+            types, an empty attribute name (map key), or maps and lists nested deeper than
+            :data:`DYNAMODB_MAX_NESTING_LEVELS`.
+        TypeError: For a value of no DynamoDB type.
     """
+    return _attribute_value(value, level=1)
+
+
+def _attribute_value(value: Any, *, level: int) -> dict[str, Any]:
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):
@@ -62,31 +84,95 @@ def to_attribute_value(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, int | float | Decimal):
-        return {"N": str(value)}
+        return {"N": _dynamodb_number(value)}
     if isinstance(value, bytes | bytearray):
         return {"B": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, Mapping):
-        return {"M": {str(k): to_attribute_value(v) for k, v in value.items()}}
     if isinstance(value, set | frozenset):
-        items = sorted(value, key=repr)
-        if not items:
-            raise ValueError("DynamoDB sets cannot be empty")
-        if all(isinstance(i, str) for i in items):
-            return {"SS": items}
-        if all(isinstance(i, int | float | Decimal) and not isinstance(i, bool) for i in items):
-            return {"NS": [str(i) for i in items]}
-        if all(isinstance(i, bytes) for i in items):
-            return {"BS": [base64.b64encode(i).decode("ascii") for i in items]}
-        raise ValueError(f"a DynamoDB set holds one type of string, number or bytes: {value!r}")
-    if isinstance(value, Sequence):
-        return {"L": [to_attribute_value(v) for v in value]}
+        return _set_value(value)
+    if isinstance(value, Mapping | Sequence):
+        # Refused before descending, so a runaway structure cannot exhaust the stack.
+        if level >= DYNAMODB_MAX_NESTING_LEVELS:
+            raise ValueError(
+                f"DynamoDB nests maps and lists at most {DYNAMODB_MAX_NESTING_LEVELS} levels "
+                "deep (the attribute is level 1): this value nests them deeper"
+            )
+        if isinstance(value, Mapping):
+            return {
+                "M": {
+                    _attribute_name(k): _attribute_value(v, level=level + 1)
+                    for k, v in value.items()
+                }
+            }
+        return {"L": [_attribute_value(v, level=level + 1) for v in value]}
     raise TypeError(f"no DynamoDB type for {type(value).__name__}: {value!r}")
+
+
+def _set_value(value: set[Any] | frozenset[Any]) -> dict[str, Any]:
+    items = sorted(value, key=repr)
+    if not items:
+        raise ValueError("DynamoDB sets cannot be empty")
+    if all(isinstance(i, str) for i in items):
+        return {"SS": items}
+    if all(isinstance(i, int | float | Decimal) and not isinstance(i, bool) for i in items):
+        return {"NS": [_dynamodb_number(i) for i in items]}
+    if all(isinstance(i, bytes) for i in items):
+        return {"BS": [base64.b64encode(i).decode("ascii") for i in items]}
+    raise ValueError(f"a DynamoDB set holds one type of string, number or bytes: {value!r}")
+
+
+def _dynamodb_number(value: int | float | Decimal) -> str:
+    """The ``N`` text of a number DynamoDB can store; ValueError for one it refuses."""
+    # str() of a float is its shortest round-trip spelling: 0.1 stays 0.1.
+    text = str(value)
+    number = value if isinstance(value, Decimal) else Decimal(text)
+    try:
+        # NaN and the infinities pass the context quietly: DynamoDB refuses them too.
+        if not number.is_finite():
+            raise DecimalException
+        dynamodb_number(number)
+    except DecimalException as error:
+        raise ValueError(
+            f"DynamoDB cannot hold the number {value!r}: a DynamoDB number is 0 or has at "
+            "most 38 significant digits and a magnitude from 1E-130 to 9.99...E+125 "
+            "(9.9999999999999999999999999999999999999E+125)"
+        ) from error
+    return text
+
+
+def _attribute_name(name: Any) -> str:
+    text = str(name)
+    if not text:
+        raise ValueError("a DynamoDB attribute name (map key) is at least one character long")
+    return text
 
 
 def _image(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if values is None:
         return None
-    return {name: to_attribute_value(v) for name, v in values.items()}
+    return {_attribute_name(name): to_attribute_value(v) for name, v in values.items()}
+
+
+def _key(keys: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's ``Keys``: DynamoDB refuses any other shape of primary key."""
+    typed = _image(keys) or {}
+    if not 1 <= len(typed) <= DYNAMODB_MAX_KEY_ATTRIBUTES:
+        raise ValueError(
+            f"a DynamoDB key is a partition key and at most a sort key, not {len(typed)} "
+            f"attributes: {dict(keys)!r}"
+        )
+    for name, value in typed.items():
+        ((kind, text),) = value.items()
+        if kind not in _KEY_TYPES:
+            raise ValueError(
+                f"key attribute {name!r} is of type {kind}: DynamoDB keys are strings (S), "
+                "numbers (N) or binary (B)"
+            )
+        if text == "":
+            raise ValueError(
+                f"key attribute {name!r} is empty: DynamoDB refuses empty string and binary "
+                "key values"
+            )
+    return typed
 
 
 def dynamodb_stream_record(
@@ -113,7 +199,7 @@ def dynamodb_stream_record(
     old = _image(old_image) if view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") else None
     body: dict[str, Any] = {
         "ApproximateCreationDateTime": approximate_creation_time or float(int(time.time())),
-        "Keys": _image(keys),
+        "Keys": _key(keys),
         "SequenceNumber": sequence,
         "StreamViewType": view_type,
     }
@@ -447,6 +533,9 @@ def tumbling_window_event(
 SqsAttributeValue = str | int | float | Decimal | bytes | Mapping[str, Any]
 
 _SQS_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
+# SendMessage refuses a body with any character outside #x9, #xA, #xD, #x20-#xD7FF,
+# #xE000-#xFFFD and #x10000-#x10FFFF (NUL, other control characters, lone surrogates).
+_SQS_FORBIDDEN_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _sqs_attribute(name: str, value: SqsAttributeValue) -> dict[str, Any]:
@@ -550,8 +639,9 @@ def sqs_message(
         The message record, with ``md5OfBody`` the MD5 of the UTF-8 body.
 
     Raises:
-        ValueError: On an empty or oversized (over 1 MiB with attributes) message, a
-            receive count below 1, FIFO options on a standard queue or the reverse,
+        ValueError: On an empty or oversized (over 1 MiB with attributes) message, a body
+            with a character SQS refuses (NUL and other control characters), a receive
+            count below 1, FIFO options on a standard queue or the reverse,
             invalid attribute names or types, or a malformed queue ARN.
         TypeError: On a body or attribute value of an unsupported type.
     """
@@ -563,6 +653,13 @@ def sqs_message(
         raise TypeError(f"an SQS body is a str or a mapping, not {type(body).__name__}")
     if not text:
         raise ValueError("an SQS message body cannot be empty")
+    forbidden = _SQS_FORBIDDEN_CHARACTER.search(text)
+    if forbidden is not None:
+        raise ValueError(
+            f"an SQS message body cannot hold the character U+{ord(forbidden.group()):04X} "
+            f"(at {forbidden.start()}): SQS takes only #x9, #xA, #xD, #x20-#xD7FF, "
+            "#xE000-#xFFFD and #x10000-#x10FFFF"
+        )
     if receive_count < 1:
         raise ValueError(f"ApproximateReceiveCount is at least 1, not {receive_count}")
     fifo = fifo_group_id is not None

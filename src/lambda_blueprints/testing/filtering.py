@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from lambda_blueprints.testing import _json
+
 Source = Literal["kinesis", "dynamodb", "sqs"]
 
 #: Filters per event source mapping. AWS allows 5 by default and 10 with a quota increase;
@@ -92,9 +94,11 @@ def loads_preserving_numbers(text: str | bytes) -> Any:
     """Parse JSON, reading numbers as :class:`JsonNumber` so their spelling survives.
 
     Raises:
-        ValueError: The text is not JSON (``NaN`` and ``Infinity`` are not JSON either).
+        ValueError: The text is not JSON (``NaN`` and ``Infinity`` are not JSON either), or
+            nests deeper than :data:`~lambda_blueprints.testing._json.MAX_NESTING_DEPTH`
+            (:class:`~lambda_blueprints.testing._json.JsonTooDeepError`).
     """
-    return json.loads(
+    return _json.loads(
         text, parse_int=JsonNumber, parse_float=JsonNumber, parse_constant=_reject_constant
     )
 
@@ -528,7 +532,10 @@ def is_json_document(text: str | bytes) -> Any:
 
     UNSPECIFIED: AWS says "valid JSON" without saying whether a bare string, number or
     boolean counts. The emulator counts only JSON objects and arrays, the payloads a data
-    pattern (an object) can match; anything else is a plain string.
+    pattern (an object) can match; anything else is a plain string. A document nested
+    deeper than :data:`~lambda_blueprints.testing._json.MAX_NESTING_DEPTH` is not parsed
+    either: like any payload Lambda cannot parse, it is not JSON, so data patterns drop it
+    and metadata patterns still see it.
     """
     try:
         document = loads_preserving_numbers(text)
@@ -678,7 +685,7 @@ def _compile_pattern(item: Any, source: Source, path: str) -> Mapping[str, Any]:
     try:
         pattern = loads_preserving_numbers(text)
     except ValueError as error:
-        raise FilterError(f"{path}: not valid JSON: {text!r}") from error
+        raise FilterError(f"{path}: not valid JSON ({error}): {text!r}") from error
     _Validator(esm=True).fields(pattern, path)
     data_key = DATA_KEYS[source]
     if source != "sqs" and data_key in pattern and not isinstance(pattern[data_key], Mapping):

@@ -3,8 +3,10 @@
 :class:`IotCore` is the message broker's rules engine of the local cloud. A message
 published with :meth:`IotCore.publish` (``LocalCloud.iot_publish``) goes to every enabled
 rule whose ``FROM`` topic filter matches its topic (MQTT ``+`` and ``#``; filters that
-start with a wildcard never match ``$`` topics). For each rule whose ``WHERE`` holds, the
-``SELECT`` result goes to every action of the rule, in order:
+start with a wildcard never match ``$`` topics). A payload larger than the broker's 128 KB
+(:data:`MAX_MESSAGE_BYTES`) is refused with :class:`MessageTooLargeError` and runs no rule.
+For each rule whose ``WHERE`` holds, the ``SELECT`` result goes to every action of the rule,
+in order:
 
 * ``Kinesis``: ``PutRecord`` to ``StreamName``; ``PartitionKey`` is a substitution
   template, a new UUID only when the parameter is absent. A key that renders empty (a
@@ -15,7 +17,8 @@ start with a wildcard never match ``$`` topics). For each rule whose ``WHERE`` h
   function's ``EventInvokeConfig`` (retries, on-failure destination) applies as it does
   to EventBridge targets. A function error is Lambda's to retry, not a failed action.
 * ``S3``: ``PutObject`` to ``BucketName`` with the ``Key`` template.
-* ``Republish``: publishes the result again on the ``Topic`` template.
+* ``Republish``: publishes the result again on the ``Topic`` template (a result over the
+  payload limit fails the action).
 * ``Firehose``: one record (the result plus ``Separator``) through the local cloud's
   ``put_firehose_records``.
 
@@ -44,8 +47,9 @@ Left out: other SQL functions, operators and clauses (``SET``, ``CASE``, arithme
 array indexes, ``get_*`` lookups), the differences between SQL versions (nested paths
 select as SQL version 2016-03-23 does, keyed by their last name), Basic Ingest, retained
 messages and subscriptions, rule actions other than the six above, IAM roles (never
-checked), and action batching. A non-JSON payload matches only ``SELECT *`` (it passes
-through as bytes) and cannot go to a Lambda action. Messages that handlers publish with
+checked), and action batching. A non-JSON payload (or one nested too deeply to parse, see
+:mod:`lambda_blueprints.testing._json`) matches only ``SELECT *`` (it passes through as
+bytes) and cannot go to a Lambda action. Messages that handlers publish with
 boto3's ``iot-data`` client reach moto's IoT data plane (no endpoint needed); they appear
 in :meth:`IotCore.messages` but do not run rules.
 """
@@ -61,6 +65,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lambda_blueprints._mqtt import topic_matches, validate_topic_filter, validate_topic_name
+from lambda_blueprints.testing import _json
 from lambda_blueprints.testing.activity import FailureRecord, Invocation, InvocationThrottled
 from lambda_blueprints.testing.eventbridge import ASYNC_THROTTLE_LIMIT, AsyncInvokeConfig
 
@@ -78,6 +84,13 @@ MAX_REPUBLISH_HOPS = 10
 NO_CLIENT_ID = "n/a"
 #: PutRecord takes a partition key of 1 to 256 characters.
 MAX_PARTITION_KEY_CHARS = 256
+#: The message broker rejects a publish whose payload is larger than 128 KB. UNSPECIFIED:
+#: whether AWS's KB is 1,000 or 1,024 bytes; the local cloud takes the larger reading, so
+#: it never refuses a payload that IoT Core takes.
+MAX_MESSAGE_BYTES = 128 * 1024
+#: The reason and message IoT Core reports for an oversized payload.
+PAYLOAD_LIMIT_REASON = "PAYLOAD_LIMIT_EXCEEDED"
+PAYLOAD_LIMIT_MESSAGE = "Message payload exceeds size limit for message type."
 #: Rule names CloudFormation accepts.
 RULE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_]+$")
 _FIREHOSE_SEPARATORS = frozenset({"\n", "\t", "\r\n", ","})
@@ -110,45 +123,31 @@ class UnsupportedSql(NotImplementedError):  # noqa: N818 - a NotImplementedError
     """The SQL uses something the local rules engine does not emulate."""
 
 
+class MessageTooLargeError(ValueError):
+    """IoT Core refused a publish: the payload is larger than :data:`MAX_MESSAGE_BYTES`.
+
+    Attributes:
+        reason: ``PAYLOAD_LIMIT_EXCEEDED``, the reason IoT Core gives.
+        size: The payload's size in bytes.
+    """
+
+    def __init__(self, topic: str, size: int) -> None:
+        super().__init__(
+            f"{PAYLOAD_LIMIT_MESSAGE} The payload published to {topic!r} is {size:,} bytes; "
+            f"IoT Core takes at most {MAX_MESSAGE_BYTES:,} ({PAYLOAD_LIMIT_REASON})"
+        )
+        self.reason = PAYLOAD_LIMIT_REASON
+        self.size = size
+
+
 # --------------------------------------------------------------------------- topics
 
 
-def validate_topic_filter(topic_filter: str) -> None:
-    """Check an MQTT topic filter: ``#`` only as the last level, wildcards as whole levels.
-
-    Raises:
-        ValueError: The filter is empty or uses a wildcard inside a level.
-    """
-    if not topic_filter:
-        raise ValueError("a topic filter is not empty")
-    levels = topic_filter.split("/")
-    for position, level in enumerate(levels):
-        if "#" in level and (level != "#" or position != len(levels) - 1):
-            raise ValueError(f"topic filter {topic_filter!r}: '#' must be the whole last level")
-        if "+" in level and level != "+":
-            raise ValueError(f"topic filter {topic_filter!r}: '+' must be a whole level")
-
-
-def topic_matches(topic_filter: str, topic: str) -> bool:
-    """True when ``topic`` matches the MQTT ``topic_filter`` (``+`` one level, ``#`` the rest).
-
-    A filter that starts with a wildcard does not match a topic that starts with ``$``,
-    as MQTT specifies for reserved topics.
-    """
-    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
-        return False
-    wanted, levels = topic_filter.split("/"), topic.split("/")
-    for position, level in enumerate(wanted):
-        if level == "#":
-            return True
-        if position >= len(levels) or (level != "+" and level != levels[position]):
-            return False
-    return len(wanted) == len(levels)
-
-
 def _check_topic(topic: str) -> None:
-    if not topic or "+" in topic or "#" in topic:
-        raise ValueError(f"cannot publish to {topic!r}: a topic is not empty and has no wildcard")
+    try:
+        validate_topic_name(topic)
+    except ValueError as error:
+        raise ValueError(f"cannot publish to {topic!r}: {error}") from error
 
 
 # --------------------------------------------------------------------------- SQL
@@ -408,9 +407,14 @@ class IotMessage:
 
     @property
     def document(self) -> Any:
-        """The payload parsed as JSON, or :data:`UNDEFINED` when it is not JSON."""
+        """The payload parsed as JSON, or :data:`UNDEFINED` when it is not JSON.
+
+        A payload nested deeper than
+        :data:`~lambda_blueprints.testing._json.MAX_NESTING_DEPTH` counts as not JSON, as
+        a payload the rules engine cannot parse does: only ``SELECT *`` passes it on.
+        """
         try:
-            return json.loads(self.payload)
+            return _json.loads(self.payload)
         except ValueError:
             return UNDEFINED
 
@@ -770,6 +774,9 @@ class IotCore:
                 come over MQTT.
 
         Raises:
+            MessageTooLargeError: The payload is larger than :data:`MAX_MESSAGE_BYTES`;
+                no rule runs and the message is not kept, as IoT Core drops it (a device
+                over MQTT is disconnected).
             ValueError: A topic with wildcards, or ``qos`` other than 0 or 1.
         """
         if qos not in (0, 1):
@@ -788,6 +795,8 @@ class IotCore:
         return [(t, p) for t, p in self._messages if topic_matches(topic_filter, t)]
 
     def _publish(self, topic: str, payload: bytes, qos: int, client_id: str, hops: int) -> None:
+        if len(payload) > MAX_MESSAGE_BYTES:
+            raise MessageTooLargeError(topic, len(payload))
         # What handlers published so far comes before this message.
         self._collect_published()
         self._messages.append((topic, payload))
@@ -996,7 +1005,11 @@ class IotCore:
         except ValueError as error:
             raise ActionFailedError(topic, str(error)) from error
         qos = int(values.get("Qos", 0))
-        self._publish(topic, output, qos, message.client_id, hops=message.hops + 1)
+        try:
+            self._publish(topic, output, qos, message.client_id, hops=message.hops + 1)
+        except MessageTooLargeError as error:
+            # A SELECT that adds fields can make a message too large to publish again.
+            raise ActionFailedError(topic, str(error)) from error
         return topic
 
     def _action_firehose(
@@ -1036,7 +1049,7 @@ class IotCore:
                 f"exist. Message arrived on: {message.topic}, Action: lambda",
             ) from error
         try:
-            event = json.loads(output)
+            event = _json.loads(output)
         except ValueError as error:
             raise ActionFailedError(
                 function_arn,
@@ -1154,7 +1167,11 @@ def _payload_bytes(payload: bytes | str | Mapping[str, Any]) -> bytes:
     if isinstance(payload, str):
         return payload.encode()
     if isinstance(payload, Mapping):
-        return json.dumps(payload).encode()
+        try:
+            return json.dumps(payload).encode()
+        except RecursionError as error:
+            # Too deep for the serializer: a refusal, not a crash of the local cloud.
+            raise ValueError("the payload mapping nests too deeply to serialize as JSON") from error
     raise TypeError(f"a payload is bytes, text or a mapping, not {type(payload).__name__}")
 
 
@@ -1169,6 +1186,7 @@ def _generated_name(stack_name: str, logical_id: str) -> str:
 
 
 __all__ = [
+    "MAX_MESSAGE_BYTES",
     "MAX_PARTITION_KEY_CHARS",
     "MAX_REPUBLISH_HOPS",
     "NO_CLIENT_ID",
@@ -1179,6 +1197,7 @@ __all__ = [
     "IotFaults",
     "IotMessage",
     "IotRuleRun",
+    "MessageTooLargeError",
     "RuleQuery",
     "SelectItem",
     "TopicRule",

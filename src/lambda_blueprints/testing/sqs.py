@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
+from lambda_blueprints.testing import _json
 from lambda_blueprints.testing.activity import (
     ActivityLog,
     FailureRecord,
@@ -176,7 +177,7 @@ def batch_item_failures(payload: Any, message_ids: Sequence[str]) -> frozenset[s
         if not payload.strip():
             return frozenset()
         try:
-            payload = json.loads(payload)
+            payload = _json.loads(payload)
         except ValueError:
             return None
     if payload is None:
@@ -272,7 +273,7 @@ def _record_bytes(record: Mapping[str, Any]) -> int:
 
 def _parse_body(body: str) -> Any:
     try:
-        return json.loads(body)
+        return _json.loads(body)
     except ValueError:
         return body
 

@@ -54,7 +54,10 @@ BISECT_FIRST_HALF: Callable[[int], int] = lambda n: math.ceil(n / 2)  # noqa: E7
 # UNSPECIFIED: condition of an age discard (AWS documents only RetryAttemptsExhausted).
 AGE_CONDITION = "RecordAgeExceeded"
 RETRY_CONDITION = "RetryAttemptsExhausted"
-# UNSPECIFIED: a partial failure counts as a retry, and the count is not reset on progress.
+# UNSPECIFIED: a partial failure counts as a retry, and the count is not reset on progress
+# (spec 4.4). With this switch on, a partial response that moves the checkpoint forward
+# (names a record after the batch's first) starts the retry count again; one that names the
+# first record has made no progress and counts as a retry, so retries still run out.
 RESET_RETRIES_ON_PROGRESS = False
 #: The emulator's guard against endless retries on a frozen clock (infinite retries, a
 #: failing final window invocation, endless throttling): after this many invocations of one
@@ -161,15 +164,45 @@ def dynamodb_stream_record_from(record: Mapping[str, Any]) -> StreamRecord:
 # --- sources ------------------------------------------------------------------------------
 
 
+#: Where a Kinesis shard's sequence numbers start: 44 digits, longer than any DynamoDB
+#: Streams number, as Kinesis's are.
+KINESIS_FIRST_SEQUENCE_NUMBER = 49_000_000_000_000_000_000_000_000_000_000_000_000_000_000
+#: Where a DynamoDB stream's sequence numbers start: DynamoDB Streams assigns 21 to 40
+#: digits; the local ones have 27 and stay far below 40.
+DYNAMODB_FIRST_SEQUENCE_NUMBER = 400_000_000_000_000_000_000_000_000
+
+
+def kinesis_shard_id(index: int) -> str:
+    """A Kinesis shard id, ``shardId-`` and 12 digits: ``shardId-000000000003``."""
+    return f"shardId-{index:012d}"
+
+
+def dynamodb_shard_id(stream_arn: str, index: int, created: float) -> str:
+    """A DynamoDB Streams shard id: ``shardId-00000001573689847184-864758bb``.
+
+    Its shape: ``shardId-``, the shard's creation time in epoch milliseconds as 20 digits,
+    ``-`` and 8 hex digits (here derived from the stream and the shard's index, so ids are
+    stable for a stream and distinct between its shards).
+    """
+    seed = f"{stream_arn}#{index}".encode()
+    suffix = hashlib.md5(seed, usedforsecurity=False).hexdigest()[:8]
+    return f"shardId-{int(created * 1000):020d}-{suffix}"
+
+
 class MemoryStream:
     """An in-memory Kinesis or DynamoDB stream: fast, and fully under the test's control.
+
+    Shard ids and sequence numbers have the shapes of the stream kind: Kinesis's
+    ``shardId-000000000000`` and 44-digit numbers, DynamoDB Streams'
+    ``shardId-<20 digits>-<8 hex>`` and numbers of 21 to 40 digits.
 
     Args:
         kind: ``kinesis`` or ``dynamodb``.
         arn: The stream ARN put into records.
         shard_count: Number of shards; records go to shards by the MD5 of their ordering
             key over equal hash-key ranges, as Kinesis assigns partition keys.
-        clock: Arrival times come from this clock.
+        clock: Arrival times come from this clock; a DynamoDB shard id carries the time
+            the stream was made.
         retention_seconds: Records older than this are trimmed (invisible to readers).
     """
 
@@ -188,9 +221,16 @@ class MemoryStream:
         self.arn = arn
         self.retention_seconds = retention_seconds
         self._clock = clock
-        self._shards = {f"shardId-{n:012d}": [] for n in range(shard_count)}  # type: dict[str, list[StreamRecord]]
-        self._ids = list(self._shards)
-        self._sequence = itertools.count(49_000_000_000_000_000_000_000_000_000_000_000_000_000_000)
+        if kind == "dynamodb":
+            created = clock.now()
+            ids = [dynamodb_shard_id(arn, n, created) for n in range(shard_count)]
+            first = DYNAMODB_FIRST_SEQUENCE_NUMBER
+        else:
+            ids = [kinesis_shard_id(n) for n in range(shard_count)]
+            first = KINESIS_FIRST_SEQUENCE_NUMBER
+        self._shards: dict[str, list[StreamRecord]] = {shard_id: [] for shard_id in ids}
+        self._ids = ids
+        self._sequence = itertools.count(first)
 
     def shard_ids(self) -> list[str]:
         """The shard ids."""
@@ -781,7 +821,8 @@ class StreamEventSourceMapping:
             if self.max_retries != -1 and retries >= self.max_retries:
                 self._discard(shard_id, batch, RETRY_CONDITION, attempt)
                 return
-            retries = 0 if (outcome == "partial" and RESET_RETRIES_ON_PROGRESS) else retries + 1
+            progressed = outcome == "partial" and failed_from is not None and failed_from > 0
+            retries = 0 if (progressed and RESET_RETRIES_ON_PROGRESS) else retries + 1
             self._clock.advance(self._retry_delay(retries))
 
     def _window_fields(

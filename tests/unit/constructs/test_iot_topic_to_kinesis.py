@@ -19,7 +19,9 @@ from syrupy.assertion import SnapshotAssertion
 
 from lambda_blueprints import IotTopicToKinesis, KinesisFanOut
 from lambda_blueprints.constructs.iot_topic_to_kinesis import topic_matches
+from lambda_blueprints.testing import topic_matches as local_topic_matches
 from tests.conftest import cfn_lint_template, normalize_template
+from tests.testing.test_mqtt_topics import MQTT_CASES
 
 NewStack = Callable[..., Stack]
 TOPIC = "alleycat-publish"
@@ -439,6 +441,27 @@ def test_fails_when_grant_publish_has_no_topic_the_rule_reads(
 )
 def test_topic_filters_match_as_in_mqtt(topic_filter: str, topic: str, matches: bool) -> None:
     assert topic_matches(topic_filter, topic) is matches
+
+
+@pytest.mark.parametrize(("topic_filter", "topic", "expected"), MQTT_CASES)
+def test_grants_match_topics_as_the_local_rules_engine_does(
+    topic_filter: str, topic: str, expected: bool
+) -> None:
+    assert topic_matches(topic_filter, topic) is expected
+    assert local_topic_matches(topic_filter, topic) is expected
+
+
+def test_fails_when_grant_publish_names_a_reserved_topic_a_wildcard_filter_skips(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    construct = ingest(stack, topic_filter="#")
+    grantee = iam.Role(stack, "Frontend", assumed_by=iam.AccountRootPrincipal())
+
+    # MQTT: a filter that starts with a wildcard never matches a topic that starts with $.
+    with pytest.raises(ValueError, match="does not match topic_filter='#'"):
+        construct.grant_publish(grantee, "$aws/things/bike-1/shadow/update")
+    construct.grant_publish(grantee, "bikes/1/telemetry")
 
 
 def test_a_constant_partition_key_is_warned_about(new_stack: NewStack) -> None:

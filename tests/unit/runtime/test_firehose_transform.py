@@ -11,10 +11,14 @@ import pytest
 
 from lambda_blueprints.runtime.shared.failures import PoisonRecordError
 from lambda_blueprints.runtime.shared.firehose import (
+    MAX_JSON_DEPTH,
     MAX_RECORD_BYTES,
     MAX_RESPONSE_BYTES,
     RecordTooLargeError,
     ResponseFullError,
+    json_depth,
+    json_line,
+    parse_json_object,
     transform_records,
 )
 from lambda_blueprints.testing import firehose_transformation_event, validate_firehose_response
@@ -154,6 +158,26 @@ def test_outputs_over_the_record_limit_fail_and_outputs_at_it_pass() -> None:
     assert [type(e) for e in failures] == [RecordTooLargeError]
 
 
+@pytest.mark.parametrize(
+    ("size", "echoed"), [(MAX_RECORD_BYTES, True), (MAX_RECORD_BYTES + 1, False)]
+)
+def test_a_failed_record_carries_its_original_data_only_when_it_fits_an_answer(
+    size: int, *, echoed: bool
+) -> None:
+    # A record read from a Kinesis stream (up to 1 MiB) may be larger than an answer.
+    event = firehose_transformation_event(b"y")
+    event["records"][0]["data"] = base64.b64encode(b"y" * size).decode()
+
+    def refuse(data: bytes, record: Mapping[str, Any]) -> bytes:
+        raise PoisonRecordError("REFUSED", "never transformed")
+
+    response = run(event, refuse)
+
+    (answer,) = response["records"]
+    assert answer["result"] == "ProcessingFailed"
+    assert decoded(answer) == (b"y" * size if echoed else b"")
+
+
 def test_records_past_the_response_limit_fail_without_being_transformed() -> None:
     event = firehose_transformation_event(*[f"record-{n}" for n in range(8)])
     transformed: list[bytes] = []
@@ -207,3 +231,34 @@ def test_what_on_failure_raises_fails_the_invocation() -> None:
 
     with pytest.raises(RuntimeError, match="log sink down"):
         transform_records(event, fail, on_failure=broken_logging)
+
+
+def nested(levels: int) -> bytes:
+    """An object whose value nests arrays: ``levels`` levels of nesting in all."""
+    return b'{"a": ' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
+
+
+def test_json_nested_up_to_the_limit_is_read_and_written_back() -> None:
+    data = nested(MAX_JSON_DEPTH)
+
+    value = parse_json_object(data)
+
+    assert json_depth(value) == MAX_JSON_DEPTH
+    assert json_line(value) == data.replace(b" ", b"")
+
+
+@pytest.mark.parametrize("levels", [MAX_JSON_DEPTH + 1, 900, 1_100, 100_000])
+def test_json_nested_past_the_limit_is_refused_whatever_the_parser_manages(levels: int) -> None:
+    # 900 levels parse with room on the stack; the limit must not depend on that.
+    with pytest.raises(PoisonRecordError) as refused:
+        parse_json_object(nested(levels))
+
+    assert refused.value.reason == "INVALID_JSON"
+
+
+@pytest.mark.parametrize(
+    ("value", "depth"),
+    [(1, 0), ({}, 1), ([], 1), ({"a": [1, {"b": []}]}, 4), ([[[]], {}], 3)],
+)
+def test_json_depth_counts_levels_of_objects_and_arrays(value: Any, depth: int) -> None:
+    assert json_depth(value) == depth

@@ -49,8 +49,9 @@ that keeps its source text, and written with that text (``1E2`` stays ``1E2``,
 size, written in JSON's one integer form (so ``-0`` is written ``0``, the same value). A
 ``NaN`` or ``Infinity`` literal, a number beyond the range of a double (``1e400``, which
 readers such as Athena or ``jq`` cannot hold), invalid UTF-8, a lone surrogate or nesting
-too deep to process raise :class:`~.failures.PoisonRecordError` with the reason, so the
-record is answered ``ProcessingFailed`` and kept whole.
+deeper than :data:`MAX_JSON_DEPTH` (128) levels raise
+:class:`~.failures.PoisonRecordError` with the reason, so the record is answered
+``ProcessingFailed`` and kept whole.
 """
 
 from __future__ import annotations
@@ -68,6 +69,10 @@ from .failures import PoisonRecordError
 MAX_RECORD_BYTES = 1000 * 1024
 #: Largest response of a synchronous Lambda invocation, as Firehose invokes the transform.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+#: Deepest nesting of objects and arrays a JSON record may have (the record's own object
+#: is level 1). Parsers give up at a depth that depends on their stack; a fixed limit makes
+#: the same record pass or fail the same way everywhere, far above what events need.
+MAX_JSON_DEPTH = 128
 
 OK = "Ok"
 DROPPED = "Dropped"
@@ -163,8 +168,12 @@ def _answer(
                 f"{MAX_RECORD_BYTES:,}"
             )
     except Exception as error:
-        # Whatever the reason, one bad record must not fail the batch.
-        return _failed(record, original), error
+        # Whatever the reason, one bad record must not fail the batch. The original data
+        # goes back only when it fits the answer's 1,000 KiB: Firehose keeps the source
+        # record under the processing-failed prefix either way.
+        # Decoded length of valid base64 (invalid base64 is never longer than it says).
+        fits = len(original) * 3 // 4 - original[-2:].count("=") <= MAX_RECORD_BYTES
+        return _failed(record, original if fits else ""), error
     encoded = base64.b64encode(output).decode("ascii")
     return {"recordId": str(record.get("recordId")), "result": OK, "data": encoded}, None
 
@@ -218,18 +227,45 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
 
     Raises:
         PoisonRecordError: ``INVALID_JSON`` when the data is not JSON (``NaN`` and
-            ``Infinity`` included) or nests too deep to parse, ``NOT_AN_OBJECT`` when it
-            holds anything but an object.
+            ``Infinity`` included) or nests deeper than :data:`MAX_JSON_DEPTH` levels,
+            ``NOT_AN_OBJECT`` when it holds anything but an object.
     """
     try:
         value = json.loads(data, parse_float=JsonNumber, parse_constant=_no_constant)
     except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
-        raise PoisonRecordError("INVALID_JSON", str(error)) from error
+        raise PoisonRecordError("INVALID_JSON", str(error)[:200]) from error
     except RecursionError as error:
-        raise PoisonRecordError("INVALID_JSON", "nested too deep to parse") from error
+        raise PoisonRecordError(
+            "INVALID_JSON", f"nested deeper than {MAX_JSON_DEPTH} levels"
+        ) from error
     if not isinstance(value, dict):
         raise PoisonRecordError("NOT_AN_OBJECT", f"the record holds a JSON {type(value).__name__}")
+    depth = json_depth(value)
+    if depth > MAX_JSON_DEPTH:
+        raise PoisonRecordError(
+            "INVALID_JSON", f"nested {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted"
+        )
     return value
+
+
+def json_depth(value: Any) -> int:
+    """How deep objects and arrays nest in ``value`` (a scalar is 0, ``{}`` is 1).
+
+    Iterative, so it measures any depth a parser produced without recursing itself.
+    """
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def json_line(value: Mapping[str, Any]) -> bytes:

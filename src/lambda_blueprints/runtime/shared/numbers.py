@@ -23,6 +23,9 @@ def dynamodb_number(value: Decimal) -> Decimal:
     """``value`` as DynamoDB stores it (trailing digits past 38 must be zeros).
 
     Raises:
-        decimal.DecimalException: When DynamoDB cannot store ``value`` exactly.
+        decimal.DecimalException: When DynamoDB cannot store ``value`` exactly (NaN and
+            the infinities included: ``plus`` would pass them through unchanged).
     """
+    if not value.is_finite():
+        raise InvalidOperation(f"{value} is not a number DynamoDB can store")
     return DYNAMODB_NUMBERS.plus(value)
