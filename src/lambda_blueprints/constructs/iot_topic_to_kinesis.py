@@ -110,10 +110,16 @@ class IotTopicToKinesis(Construct):
         alarm_topic: SNS topic for the alarms' notifications.
         description: The rule description.
         enabled: Whether the rule routes messages. Defaults to True.
+        server_access_logs_bucket: A bucket (same account and Region, default encryption
+            SSE-S3) for the S3 server access logs of the error bucket this construct
+            creates: every read of the kept messages, and every write. Defaults to none.
+        server_access_logs_prefix: Key prefix of those logs. Defaults to the bucket's
+            unique id and a slash.
 
     Raises:
         ValueError: When a prop is outside its AWS limit, the SQL does not read
-            ``topic_filter``, or ``encryption_key`` comes with ``error_bucket``.
+            ``topic_filter``, or ``encryption_key`` or server access logging comes with
+            ``error_bucket``.
     """
 
     def __init__(
@@ -133,8 +139,18 @@ class IotTopicToKinesis(Construct):
         alarm_topic: sns.ITopic | None = None,
         description: str | None = None,
         enabled: bool = True,
+        server_access_logs_bucket: s3.IBucket | None = None,
+        server_access_logs_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if error_bucket is not None and (
+            server_access_logs_bucket is not None or server_access_logs_prefix is not None
+        ):
+            raise ValueError(
+                "server_access_logs_bucket and server_access_logs_prefix configure the error "
+                "bucket this construct creates, but error_bucket was given: turn on server "
+                "access logging on your bucket itself, or remove error_bucket."
+            )
         check_topic_filter("topic_filter", topic_filter)
         if sql is None:
             sql = default_sql(topic_filter)
@@ -181,9 +197,14 @@ class IotTopicToKinesis(Construct):
             self,
             "ErrorBucket",
             encryption_key=encryption_key,
-            access_logs_note="The rules engine's role is the only writer of this bucket, "
-            "which should stay nearly empty and is watched by the rule's failure alarms; "
-            "access logs would need a second bucket and add no audit trail worth keeping.",
+            server_access_logs_bucket=server_access_logs_bucket,
+            server_access_logs_prefix=server_access_logs_prefix,
+            access_logs_note="No server_access_logs_bucket was given, and S3 delivers server "
+            "access logs only to another bucket of the same account and Region, which the "
+            "construct leaves to its user. Within this construct only the rule's role may "
+            "write (one new object per failed message), and the error-action alarm reports "
+            "failed writes. Pass server_access_logs_bucket, or log S3 data events in "
+            "CloudTrail, to audit reads of the kept messages.",
         )
 
         #: The role the rules engine assumes to run the rule's actions.

@@ -575,3 +575,59 @@ def test_fails_when_encryption_key_comes_with_a_given_bucket(new_stack: NewStack
 
     with pytest.raises(ValueError, match=r"encryption_key applies to the error bucket"):
         ingest(stack, error_bucket=bucket, encryption_key=key)
+
+
+def test_server_access_logs_of_the_error_bucket_go_to_the_given_bucket(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    logs_bucket = s3.Bucket(stack, "Logs", enforce_ssl=True)
+    built = ingest(stack, server_access_logs_bucket=logs_bucket)
+    template = Template.from_stack(stack)
+    logs_id = stack.resolve(logs_bucket.node.default_child.logical_id)  # type: ignore[union-attr]
+    error_id = stack.resolve(built.error_bucket.node.default_child.logical_id)  # type: ignore[union-attr]
+
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LoggingConfiguration": {
+                "DestinationBucketName": {"Ref": logs_id},
+                "LogFilePrefix": Match.string_like_regexp(r"IngestErrorBucket[0-9A-F]{8}/$"),
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "Bucket": {"Ref": logs_id},
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                                "Condition": {
+                                    "ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [error_id, "Arn"]}},
+                                    "StringEquals": {
+                                        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+                                    },
+                                },
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
+    findings = [v.rule_name for v in AwsSolutionsChecks().validate_scope(built).violations]
+    assert findings == []
+
+
+def test_fails_when_server_access_logs_come_with_an_error_bucket(new_stack: NewStack) -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match=r"server_access_logs_bucket .* but error_bucket was"):
+        ingest(
+            stack,
+            error_bucket=s3.Bucket(stack, "Mine"),
+            server_access_logs_bucket=s3.Bucket(stack, "Logs"),
+        )
