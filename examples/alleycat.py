@@ -13,7 +13,8 @@ from lambda_blueprints.patterns.alleycat import AlleycatRacing
 class AlleycatStack(Stack):
     """One race of up to 1,000 racers at a time, as in the AWS Compute blog series.
 
-    Bikes publish to the ``alleycat/publish`` MQTT topic; leaderboards arrive on
+    Each bike publishes to ``alleycat/publish/<racerId>`` (the topic level its IoT policy,
+    ``AlleycatRacing.bike_policy``, binds to its thing name); leaderboards arrive on
     ``alleycat/races/<raceId>/leaderboard``; the API answers standings and results; the
     history bucket holds one gzip object of personal bests per class. Example data is
     removed with the stack.
@@ -23,7 +24,7 @@ class AlleycatStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         racing = AlleycatRacing(self, "Alleycat", removal_policy=RemovalPolicy.DESTROY)
 
-        CfnOutput(self, "PublishTopic", value="alleycat/publish")
+        CfnOutput(self, "PublishTopic", value=racing.topic.replace("+", "<racerId>"))
         CfnOutput(self, "StreamName", value=racing.fan_out.stream.stream_name)
         CfnOutput(self, "RacesTableName", value=racing.races_table.table_name)
         CfnOutput(self, "HistoryBucketName", value=racing.history_bucket.bucket_name)

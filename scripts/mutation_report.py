@@ -95,7 +95,7 @@ def main() -> int:
                 behavioural.append(name)
         else:
             counts[module][status.replace(" ", "_")] += 1
-    total = defaultdict(int)
+    total: defaultdict[str, int] = defaultdict(int)
     print(
         f"{'module':<40} {'killed':>7} {'survived':>9} {'no tests':>9} {'text-only':>10} "
         f"{'score':>6}"

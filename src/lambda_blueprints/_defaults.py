@@ -278,7 +278,7 @@ def secure_bucket(
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     server_access_logs_bucket: s3.IBucket | None = None,
     server_access_logs_prefix: str | None = None,
-    access_logs_note: str,
+    access_logs_note: str | None = None,
 ) -> s3.Bucket:
     """Create a private bucket with the library's baseline.
 
@@ -311,6 +311,8 @@ def secure_bucket(
             server_access_logs_bucket,
             f"{Names.unique_id(bucket)}/" if prefix is None else prefix,
         )
+    elif access_logs_note is None:
+        raise ValueError("a bucket without server access logs needs an access_logs_note")
     else:
         acknowledge(bucket, "AwsSolutions-S1", access_logs_note)
     return bucket

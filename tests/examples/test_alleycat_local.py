@@ -21,8 +21,13 @@ from lambda_blueprints.runtime.alleycat.leaderboard_api import handler as api
 from lambda_blueprints.runtime.alleycat.publisher import handler as publisher
 from lambda_blueprints.runtime.alleycat.standings import handler as standings
 from lambda_blueprints.testing import LocalCloud
-from lambda_blueprints.testing.alleycat import expected_personal_bests, expected_rankings
+from lambda_blueprints.testing.alleycat import (
+    expected_personal_bests,
+    expected_rankings,
+    within_trust_rules,
+)
 from lambda_blueprints.testing.cloud import DeployedStack
+from lambda_blueprints.testing.filtering import is_json_document
 from tests.conftest import CDK_CONTEXT
 
 RACE_ID = 1_767_225_600
@@ -50,24 +55,39 @@ def deployed(stack: AlleycatStack) -> Iterator[tuple[LocalCloud, DeployedStack]]
         getattr(module, name).cache_clear()
 
 
+def finish(**fields: Any) -> dict[str, Any]:
+    """A finish message whose checked fields are valid: the readers would count it."""
+    return {
+        "event": "finish",
+        "raceId": RACE_ID,
+        "classId": CLASS_ID,
+        "racerId": 5,
+        "second": 300,
+        "cadence": 80,
+        "resistance": 50,
+        "total": 1000,
+        **fields,
+    }
+
+
+def with_field(raw: str) -> bytes:
+    """A valid finish message with one more field, ``raw`` its JSON text."""
+    return json.dumps(finish(extra="X")).replace('"X"', raw).encode()
+
+
 def bad_messages(count: int, rng: random.Random) -> list[bytes]:
     """Messages every reader must park or fail, never count."""
     kinds = [
         b"{not json",
         json.dumps({"raceId": RACE_ID, "classId": CLASS_ID, "racerId": 1}).encode(),
-        json.dumps(
-            {
-                "event": "finish",
-                "raceId": RACE_ID,
-                "classId": 0,
-                "racerId": 5,
-                "second": 300,
-                "cadence": 80,
-                "resistance": 50,
-                "total": 10**6,
-            }
-        ).encode(),
+        json.dumps(finish(classId=0, total=10**6)).encode(),
         json.dumps(["a", "list"]).encode(),
+        # Hostile in the fields no reader looks at: one validator refuses them everywhere.
+        with_field("NaN"),
+        with_field("1e400"),
+        with_field('"' + "x" * 1_000_000 + '"'),  # about 1 MiB
+        with_field("[" * 1100 + "]" * 1100),
+        json.dumps(finish(total=200_000)).encode(),  # faster than any bike rides
     ]
     return [kinds[i % len(kinds)] + b" " * rng.randint(0, 3) for i in range(count)]
 
@@ -81,11 +101,12 @@ def run_race(
     bad: int = 0,
     resent: int = 0,
     seed: int = 7,
-) -> tuple[list[dict[str, Any]], list[bytes]]:
+) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
     """Ride a race through the stream, a second at a time; return what was sent.
 
     ``resent`` messages of each second are put on the stream twice, as a device that did
-    not see its first publish acknowledged would.
+    not see its first publish acknowledged would. The invalid messages are returned by
+    their partition keys.
     """
     rng = random.Random(seed)
     stream = stack.physical_id("Alleycat/Stream/Stream")
@@ -95,6 +116,7 @@ def run_race(
     for index, data in enumerate(invalid):
         list(invalid_at.values())[index % len(invalid_at)].append(data)
     sent: list[dict[str, Any]] = []
+    keyed: dict[str, bytes] = {}
     for second, messages in enumerate(
         simulator.race_messages(RACE_ID, CLASS_ID, racer_count=racers, seconds=seconds, seed=seed),
         start=1,
@@ -102,9 +124,11 @@ def run_race(
         sent.extend(messages)
         records = [(simulator.encode(m), m["uuid"]) for m in messages]
         records += records[:resent]
-        records += [
+        bad_records = [
             (data, f"bad-{second}-{i}") for i, data in enumerate(invalid_at.get(second, []))
         ]
+        keyed.update((key, data) for data, key in bad_records)
+        records += bad_records
         simulator.put_records(kinesis, stream, records, backoff=lambda _: None)
         cloud.clock.advance(1)
         if second % 15 == 0:
@@ -112,7 +136,7 @@ def run_race(
     cloud.run_until_idle()
     cloud.flush_firehose()
     cloud.run_until_idle()
-    return sent, invalid
+    return sent, keyed
 
 
 def all_results(cloud: LocalCloud) -> list[dict[str, Any]]:
@@ -164,6 +188,18 @@ def parked(queue_url: str) -> list[dict[str, Any]]:
         bodies += [json.loads(m["Body"]) for m in batch]
 
 
+def parked_keys(bodies: list[dict[str, Any]]) -> list[str]:
+    """The partition keys of parked records (kept even when a record is cut to fit SQS)."""
+    record = [b["record"] for b in bodies]
+    return [r.get("partitionKey") or r["kinesis"]["partitionKey"] for r in record]
+
+
+def passes_finish_filter(data: bytes) -> bool:
+    """Whether the final results' filter (``data.event = finish``) lets a record through."""
+    document = is_json_document(data)
+    return isinstance(document, dict) and document.get("event") == "finish"
+
+
 def expected_ranking(sent: list[dict[str, Any]]) -> list[tuple[int, float]]:
     return [(racer, float(total)) for racer, total in expected_rankings(sent)[RACE_ID]]
 
@@ -208,6 +244,7 @@ def test_a_full_race_with_faults_equals_brute_force(
     sent, invalid = run_race(cloud, stack, racers=1000, seconds=300, bad=24, resent=3)
 
     assert len(sent) == 300_000
+    assert all(within_trust_rules(m) for m in sent)  # so every one of them must count
     assert flaky.failures == 0  # parking did fail mid-batch, three times
     standings_calls = cloud.log.invocations(
         function=stack.physical_id("Alleycat/Standings/Trigger/Function")
@@ -230,14 +267,27 @@ def test_a_full_race_with_faults_equals_brute_force(
     # Nothing lost: every invalid message is parked by the standings reader (duplicated
     # invocations may park one twice) and kept whole by Firehose.
     dead = parked(stack.physical_id("Alleycat/Standings/Trigger/DeadLetterQueue"))
-    assert {base64.b64decode(d["record"]["kinesis"]["data"]) for d in dead} == set(invalid)
-    assert sorted(processing_failed(stack)) == sorted(invalid)
-    # Only the invalid finish messages pass the final results' filter, and are parked there.
-    finishes = parked(stack.physical_id("Alleycat/Stream/FinalResults/DeadLetterQueue"))
-    assert {base64.b64decode(d["record"]["kinesis"]["data"]) for d in finishes} == {
-        data for data in invalid if b'"event": "finish"' in data or b'"event":"finish"' in data
+    assert set(parked_keys(dead)) == set(invalid)
+    assert sorted(processing_failed(stack)) == sorted(invalid.values())
+    # The one validator: the standings park each message for the reason the others give.
+    reasons = {key: d["reason"] for key, d in zip(parked_keys(dead), dead, strict=True)}
+    assert set(reasons.values()) >= {
+        "MALFORMED_MESSAGE",
+        "NUMBER_OUT_OF_RANGE",
+        "MESSAGE_TOO_LARGE",
+        "NESTING_TOO_DEEP",
+        "IMPLAUSIBLE_TOTAL",
     }
-    assert finishes
+    # The invalid finish messages that pass the final results' filter (JSON documents with
+    # event = finish) are parked there, for the same reasons.
+    finishes = parked(stack.physical_id("Alleycat/Stream/FinalResults/DeadLetterQueue"))
+    assert set(parked_keys(finishes)) == {
+        key for key, data in invalid.items() if passes_finish_filter(data)
+    }
+    assert {key: d["reason"] for key, d in zip(parked_keys(finishes), finishes, strict=True)} == {
+        key: reasons[key] for key in parked_keys(finishes)
+    }
+    assert len(finishes) >= 3
     # No batch went to an on-failure destination; Firehose's failure records are exactly
     # the invalid messages it kept under processing-failed/.
     failures = cloud.log.failures()
@@ -248,13 +298,19 @@ def test_a_full_race_with_faults_equals_brute_force(
 def test_bike_messages_published_over_mqtt_reach_the_leaderboard(
     deployed: tuple[LocalCloud, DeployedStack],
 ) -> None:
-    cloud, _ = deployed
+    cloud, stack = deployed
     sent = []
     for messages in simulator.race_messages(RACE_ID, CLASS_ID, racer_count=20, seconds=5, seed=3):
         for message in messages:
-            cloud.iot_publish("alleycat/publish", message)
+            # Each bike publishes to its own topic: the last level is its thing name.
+            cloud.iot_publish(f"alleycat/publish/{message['racerId']}", message)
         sent.extend(messages)
         cloud.clock.advance(1)
+    # A bike that speaks for another racer: thing 3 claims racer 4's best total.
+    impostor = {**sent[-1], "racerId": 4, "total": 2000.0, "event": "finish"}
+    cloud.iot_publish("alleycat/publish/3", impostor)
+    cloud.run_until_idle()
+    cloud.flush_firehose()
     cloud.run_until_idle()
 
     live = cloud.http("GET", f"/races/{RACE_ID}/standings", query={"limit": "20"}).json()
@@ -262,6 +318,13 @@ def test_bike_messages_published_over_mqtt_reach_the_leaderboard(
     assert sorted((r["racerId"], r["total"]) for r in all_results(cloud)) == sorted(
         expected_ranking(sent)
     )
+    # Each reader refused the impostor for the same reason; Firehose kept it whole.
+    for queue in ("Standings/Trigger", "Stream/FinalResults"):
+        dead = parked(stack.physical_id(f"Alleycat/{queue}/DeadLetterQueue"))
+        assert [(d["reason"], d["record"]["kinesis"]["partitionKey"]) for d in dead] == [
+            ("RACER_MISMATCH", "bike/3")
+        ]
+    assert [json.loads(data)["racerId"] for data in processing_failed(stack)] == [4]
 
 
 def test_the_api_answers_404_for_an_unknown_race_and_400_for_bad_input(

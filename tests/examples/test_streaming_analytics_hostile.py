@@ -100,7 +100,9 @@ hostile_data = st.one_of(
     st.binary(min_size=1, max_size=64).filter(lambda b: not b.strip().startswith(b"{")),
 )
 hostile_orders = hostile_data.map(lambda data: Order(data, None))
-orders = st.lists(st.one_of(good_orders(), hostile_orders, hostile_orders), min_size=40, max_size=80)
+orders = st.lists(
+    st.one_of(good_orders(), hostile_orders, hostile_orders), min_size=40, max_size=80
+)
 
 
 @pytest.fixture(scope="module")

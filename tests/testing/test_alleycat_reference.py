@@ -7,7 +7,9 @@ from decimal import Decimal
 from lambda_blueprints.testing.alleycat import (
     expected_personal_bests,
     expected_rankings,
+    plausible_total_limit,
     second_output,
+    within_trust_rules,
 )
 
 
@@ -47,3 +49,16 @@ def test_personal_bests_keep_the_best_output_per_racer_and_second() -> None:
     assert expected_personal_bests(messages) == {
         4: {"1": {"1": "164.45", "2": "22.75"}, "2": {"1": "23.40"}}
     }
+
+
+def test_the_plausible_total_is_the_best_seconds_work_for_each_second_plus_one_percent() -> None:
+    # (300 + 35) x (100 + 65) / 100 = 552.75 a second at most.
+    assert plausible_total_limit(0) == Decimal("558.2775")  # 552.75 x 1 x 1.01
+    assert plausible_total_limit(299) == Decimal("167483.25")  # 552.75 x 300 x 1.01
+
+
+def test_the_trust_rules_need_a_ridable_total_and_the_racers_own_bike() -> None:
+    assert within_trust_rules(bike(7, 10, 6141.05))
+    assert not within_trust_rules(bike(7, 10, 6141.06))
+    assert within_trust_rules(bike(7, 10, 100), publisher="7")
+    assert not within_trust_rules(bike(7, 10, 100), publisher="8")

@@ -409,8 +409,9 @@ class FirehoseArchive(Construct):
             "AwsSolutions-KDF1",
             "A Firehose stream that reads a Kinesis data stream takes no server-side "
             "encryption of its own (DeliveryStreamEncryptionConfigurationInput is for Direct "
-            "PUT sources only): records are encrypted at rest by the source stream's "
-            "encryption, and the delivered objects by the bucket's SSE-KMS.",
+            "PUT sources only): records at rest are as encrypted as the source stream "
+            "(KinesisFanOut streams always are; give an encrypted stream), and the "
+            "delivered objects are encrypted by the bucket's SSE-KMS.",
         )
 
         #: The function invoked for each delivered object (None without a processor).

@@ -10,9 +10,11 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_iot as iot
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -20,7 +22,10 @@ from constructs import Construct
 from lambda_blueprints import _defaults
 from lambda_blueprints._validation import check_duration_range, check_int_range
 from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
-from lambda_blueprints.constructs.iot_topic_to_kinesis import IotTopicToKinesis
+from lambda_blueprints.constructs.iot_topic_to_kinesis import (
+    DEFAULT_PARTITION_KEY,
+    IotTopicToKinesis,
+)
 from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut, shards_for
 from lambda_blueprints.constructs.stream_trigger import StreamTrigger
 from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
@@ -37,6 +42,11 @@ STREAM_WRITE_HEADROOM = 0.8
 _MAX_PREFIX_SLASHES = 5
 #: Topics are at most 256 bytes; the suffix takes up to 29 (16-digit race ids).
 _MAX_PREFIX_BYTES = 227
+#: The partition key prefix that names a record's publishing bike. The stream's readers
+#: read it back (``runtime.alleycat.race.PUBLISHER_KEY_PREFIX``, which must be the same).
+PUBLISHER_KEY_PREFIX = "bike/"
+#: The IoT policy variable of the thing a bike's connection is authenticated as.
+THING_NAME = "${iot:Connection.Thing.ThingName}"
 
 
 class AlleycatRacing(Construct):
@@ -46,9 +56,10 @@ class AlleycatRacing(Construct):
     stream that three readers share, and a fourth function follows the races table:
 
     * **Live standings** (enhanced fan-out): a tumbling-window aggregator keeps each
-      racer's best total per race and, once per window, merges it into the races table
-      (one item per race and shard): a 15-second window turns 1,000 messages a second
-      into one write per race and shard every 15 seconds.
+      racer's best total per race and, once per window, merges it into the races table in
+      pages of at most 1,000 racers per race and shard: a 15-second window turns 1,000
+      messages a second into one write per race and shard every 15 seconds, and no
+      number of racers can outgrow an item.
     * **Leaderboard updates**: the races table's stream (standings items only) triggers a
       publisher that sends each race's top racers to
       ``<leaderboard_topic_prefix>/<raceId>/leaderboard`` for the frontend.
@@ -61,8 +72,38 @@ class AlleycatRacing(Construct):
     A REST API (IAM authorization) serves ``GET /races/{raceId}/standings`` and
     ``GET /races/{raceId}/results``. Scores are maxima of the bikes' running totals, so
     duplicates, retries and reordering never change a leaderboard (see
-    ``runtime.alleycat.race``). Invalid messages are parked with their reason (failure
-    queues, Firehose's processing-failed prefix); no batch fails for one of them.
+    ``runtime.alleycat.race``). All four readers validate a message with the same
+    validator, so none counts a message another refuses; invalid messages are parked with
+    their reason (failure queues, Firehose's processing-failed prefix) and no batch fails
+    for one of them.
+
+    Trust model:
+        * A bike is an IoT thing named by its racer id (``17``), authenticated by a
+          certificate (or an authenticated Cognito identity) attached to the thing. The
+          policy of :meth:`bike_policy` lets it connect only with its thing name as client
+          id and publish only to ``<topic without its last level>/<thing name>``.
+        * ``topic`` ends in a ``+`` level (default ``alleycat/publish/+``): the IoT rule
+          writes each message with the partition key ``bike/`` + that level
+          (``topic(n)`` in the rule's substitution template), and every reader refuses
+          (``RACER_MISMATCH``) a message whose ``racerId`` is not the thing name. One bike
+          cannot speak for another. With a ``topic`` without a final ``+`` level, nothing
+          binds a message to its publisher: every device that may publish speaks for
+          every racer.
+        * Principals that write to the stream directly (``kinesis:PutRecord(s)``, e.g. a
+          race simulator) are trusted: their records carry other partition keys and are
+          not checked against a publisher. So are principals that publish with IAM
+          credentials alone (:meth:`grant_publish`, unauthenticated identities), since no
+          IoT policy binds them. Never grant devices Basic Ingest
+          (``$aws/rules/<rule>/...``): it invokes the rule with a topic of the device's
+          choosing.
+        * Whoever publishes, a message counts only when it is at most 4 KiB of exact,
+          shallow JSON, its fields are in range and its ``total`` is one a bike can ride
+          (at most 552.75, the output at the highest cadence and resistance, for each
+          second up to ``second + 1``, plus 1%).
+        * Floods of fake racers (from trusted writers or many bikes) cost their own writes
+          and reads, but every page stays storable and the honest racers' pages are
+          written every window. The API reads are IAM-authorized, and its page tokens
+          are checked field by field (400, never 5XX).
 
     Resources defined:
         * ``Stream``: a :class:`KinesisFanOut` sized for ``messages_per_second``.
@@ -71,13 +112,18 @@ class AlleycatRacing(Construct):
           :class:`TumblingWindowAggregator`), ``Publisher`` and ``Stream/FinalResults``
           (:class:`StreamTrigger`).
         * ``Archive`` (a :class:`FirehoseArchive`) and ``HistoryBucket``.
+        * ``AccessLogsBucket`` (unless ``server_access_logs_bucket`` is given): the S3
+          server access logs of the ingest error, archive and history buckets.
         * ``Api``: the leaderboard API, its function, access logs and alarms.
+        * With :meth:`bike_policy`, an ``AWS::IoT::Policy`` for the bikes.
 
     Default settings:
         * Stream: 1,000 messages/s of 250 bytes (one race of 1,000 racers) at no more
           than 80% of the shards' write capacity -> 2 shards, 24 hours retention, KMS
           encryption. Messages the IoT rule cannot write (throttled) are kept, uncounted,
           in the ingest error bucket.
+        * Ingest: ``alleycat/publish/<racerId>``, partition key ``bike/<racerId>`` (each
+          racer's messages in order on one shard).
         * Standings: 15-second window (the Alleycat template), batch 1,000,
           ``TRIM_HORIZON``, parallelization 1, partial batch responses, 3 retries.
         * Final results: batch 1,000, filter ``event = finish``.
@@ -97,12 +143,20 @@ class AlleycatRacing(Construct):
         shard_count: Shards, instead of sizing from the load (at least what the load
             needs at 100%).
         window: The standings window, 1-900 s. Shorter: fresher leaderboards, more writes.
-        topic: The MQTT topic the bikes publish to.
+        topic: The MQTT topic filter the bikes publish to. A last level of ``+`` names
+            the publishing bike (see the trust model).
         leaderboard_topic_prefix: Prefix of the topics leaderboards are published to.
         leaderboard_size: Racers per published leaderboard, 1-1000.
         api_rate_limit: Steady API requests per second.
         api_burst_limit: API burst.
         web_acl_arn: A WAF web ACL (regional) to associate with the API stage.
+        server_access_logs_bucket: Where the S3 server access logs of the pattern's
+            buckets go (same account and Region, SSE-S3 default encryption). Defaults to
+            an ``AccessLogsBucket`` of the pattern's own (logs kept 90 days).
+        api_cloud_watch_role: Create the account's API Gateway CloudWatch Logs role
+            (``AWS::ApiGateway::Account``, kept when the stack is deleted). The stage's
+            access and execution logs need that role; it is one per account and Region,
+            so leave this off (the default) where the account has one already.
         encryption_key: Customer managed key for the stream, tables, buckets, queues and
             logs.
         alarm_topic: SNS topic for every alarm.
@@ -122,18 +176,24 @@ class AlleycatRacing(Construct):
         average_message_size: Size | None = None,
         shard_count: int | None = None,
         window: Duration | None = None,
-        topic: str = "alleycat/publish",
+        topic: str = "alleycat/publish/+",
         leaderboard_topic_prefix: str = "alleycat/races",
         leaderboard_size: int = 10,
         api_rate_limit: int = 100,
         api_burst_limit: int = 200,
         web_acl_arn: str | None = None,
+        api_cloud_watch_role: bool = False,
+        server_access_logs_bucket: s3.IBucket | None = None,
         encryption_key: kms.IKey | None = None,
         alarm_topic: sns.ITopic | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
         self._leaderboard_topic_prefix = leaderboard_topic_prefix
+        #: The MQTT topic filter the bikes publish to.
+        self.topic = topic
+        #: The topic level (1-based) that names the publishing bike; None when unbound.
+        self.publisher_level = _publisher_level(topic)
         window = window or Duration.seconds(15)
         average_message_size = average_message_size or Size.bytes(250)
         check_int_range("messages_per_second", messages_per_second, 1, 10_000_000)
@@ -161,14 +221,31 @@ class AlleycatRacing(Construct):
             removal_policy=removal_policy,
         )
         stream = self.fan_out.stream
+        #: Receives the server access logs of the ingest error, archive and history buckets.
+        self.access_logs_bucket: s3.IBucket = (
+            server_access_logs_bucket
+            if server_access_logs_bucket is not None
+            else _defaults.access_logs_bucket(
+                self, "AccessLogsBucket", removal_policy=removal_policy
+            )
+        )
         #: The IoT rule that puts bike messages on the stream.
         self.ingest = IotTopicToKinesis(
             self,
             "Ingest",
             stream=stream,
             topic_filter=topic,
+            # The topic's last level, which the bike policy binds to the thing name, names
+            # the publisher to the readers (they refuse a message for another racer).
+            partition_key=(
+                DEFAULT_PARTITION_KEY
+                if self.publisher_level is None
+                else f"{PUBLISHER_KEY_PREFIX}${{topic({self.publisher_level})}}"
+            ),
             encryption_key=encryption_key,
             alarm_topic=alarm_topic,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="ingest-errors/",
         )
 
         #: Standings per race and shard, final results, and their stream.
@@ -200,8 +277,8 @@ class AlleycatRacing(Construct):
             encryption_key=encryption_key,
             alarm_topic=alarm_topic,
         )
-        # Standings are merged into the stored item: read it back (consistently) first.
-        _allow(self.standings.function, ["dynamodb:GetItem"], [self.races_table.table_arn])
+        # Standings are merged into the stored pages: read them back (consistently) first.
+        _allow(self.standings.function, ["dynamodb:Query"], [self.races_table.table_arn])
 
         #: Final results from the finish messages.
         self.final_results = self.fan_out.add_consumer(
@@ -247,7 +324,7 @@ class AlleycatRacing(Construct):
                     stack.format_arn(
                         service="iot",
                         resource="topic",
-                        resource_name=f"{leaderboard_topic_prefix}/*",
+                        resource_name=f"{leaderboard_topic_prefix}/*/leaderboard",
                     )
                 ],
             )
@@ -256,9 +333,9 @@ class AlleycatRacing(Construct):
             _defaults.acknowledge(
                 self.publisher.function.role,
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:"
-                f"<AWS::AccountId>:topic/{leaderboard_topic_prefix}/*]",
+                f"<AWS::AccountId>:topic/{leaderboard_topic_prefix}/*/leaderboard]",
                 "One leaderboard topic per race: races are created at run time, so the "
-                "publisher may publish under the leaderboard prefix only.",
+                "publisher may publish to <prefix>/<raceId>/leaderboard topics only.",
             )
 
         #: All-time personal bests, one gzip object per class.
@@ -268,9 +345,8 @@ class AlleycatRacing(Construct):
             encryption_key=encryption_key,
             versioned=True,
             removal_policy=removal_policy,
-            access_logs_note="The history objects are written by one function only, whose "
-            "invocations and logs are the record of every change; object versions keep "
-            "every earlier state.",
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="history/",
         )
         self.fan_out.reserve("Archive")
         #: Firehose archive of the stream and the personal-best processor.
@@ -283,6 +359,8 @@ class AlleycatRacing(Construct):
             encryption_key=encryption_key,
             alarm_topic=alarm_topic,
             removal_policy=removal_policy,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="archive/",
         )
         processor = self.archive.processor_function
         assert processor is not None  # noqa: S101 - built from processor_handler
@@ -327,13 +405,116 @@ class AlleycatRacing(Construct):
             rate_limit=api_rate_limit,
             burst_limit=api_burst_limit,
             web_acl_arn=web_acl_arn,
+            cloud_watch_role=api_cloud_watch_role,
             encryption_key=encryption_key,
             alarm_topic=alarm_topic,
         )
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` (e.g. the bikes' Cognito identities) publish race messages."""
-        return self.ingest.grant_publish(grantee)
+        """Let ``grantee`` publish race messages with IAM credentials (``iot:Publish``).
+
+        With a bound ``topic`` (last level ``+``) the grant covers every bike's topic,
+        ``<prefix>/*``: IAM alone cannot bind a principal to one racer. Grant it to
+        principals you trust to speak for any racer, or to authenticated identities that
+        also carry the IoT policy of :meth:`bike_policy`, which AWS IoT evaluates as well
+        and which binds them to their thing.
+        """
+        if self.publisher_level is None:
+            return self.ingest.grant_publish(grantee)
+        prefix = self.topic.rsplit("/", 1)[0]
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["iot:Publish"],
+            resource_arns=[
+                Stack.of(self).format_arn(
+                    service="iot", resource="topic", resource_name=f"{prefix}/*"
+                )
+            ],
+        )
+
+    def bike_policy(
+        self,
+        construct_id: str = "BikePolicy",
+        *,
+        policy_name: str | None = None,
+        subscribe_leaderboards: bool = True,
+    ) -> iot.CfnPolicy:
+        """An AWS IoT policy that binds each bike to the racer its thing is named after.
+
+        Attach it to the bikes' certificates (or authenticated Cognito identities), each
+        attached to a thing named by the racer id. It allows:
+
+        * ``iot:Connect`` as client ``${iot:Connection.Thing.ThingName}`` only, and only
+          when the certificate is attached to that thing
+          (``iot:Connection.Thing.IsAttached``);
+        * ``iot:Publish`` to ``<topic prefix>/${iot:Connection.Thing.ThingName}`` only: the
+          IoT rule names the publisher from that level and every reader refuses a message
+          for another racer;
+        * with ``subscribe_leaderboards``, ``iot:Subscribe`` and ``iot:Receive`` on the
+          leaderboard topics, for the bike's display.
+
+        Args:
+            construct_id: The policy's construct id, under this construct.
+            policy_name: The IoT policy name. Defaults to a name CloudFormation generates.
+            subscribe_leaderboards: Also let bikes receive the published leaderboards.
+
+        Returns:
+            The ``AWS::IoT::Policy``.
+
+        Raises:
+            ValueError: When ``topic`` does not end in a ``+`` level or has other
+                wildcards: the policy could not tie a topic to one thing.
+        """
+        levels = self.topic.split("/")
+        if self.publisher_level is None or any(level in ("+", "#") for level in levels[:-1]):
+            raise ValueError(
+                f"bike_policy() needs a topic whose only wildcard is its last level, which "
+                f"names the bike, e.g. 'alleycat/publish/+'; topic={self.topic!r} cannot "
+                "bind a bike to its racer. Give AlleycatRacing such a topic."
+            )
+        stack = Stack.of(self)
+        bike_topic = "/".join([*levels[:-1], THING_NAME])
+        statements: list[dict[str, object]] = [
+            {
+                "Effect": "Allow",
+                "Action": "iot:Connect",
+                "Resource": stack.format_arn(
+                    service="iot", resource="client", resource_name=THING_NAME
+                ),
+                "Condition": {"Bool": {"iot:Connection.Thing.IsAttached": "true"}},
+            },
+            {
+                "Effect": "Allow",
+                "Action": "iot:Publish",
+                "Resource": stack.format_arn(
+                    service="iot", resource="topic", resource_name=bike_topic
+                ),
+            },
+        ]
+        if subscribe_leaderboards:
+            leaderboards = f"{self._leaderboard_topic_prefix}/*/leaderboard"
+            statements += [
+                {
+                    "Effect": "Allow",
+                    "Action": "iot:Subscribe",
+                    "Resource": stack.format_arn(
+                        service="iot", resource="topicfilter", resource_name=leaderboards
+                    ),
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": "iot:Receive",
+                    "Resource": stack.format_arn(
+                        service="iot", resource="topic", resource_name=leaderboards
+                    ),
+                },
+            ]
+        return iot.CfnPolicy(
+            self,
+            construct_id,
+            policy_name=policy_name,
+            policy_document={"Version": "2012-10-17", "Statement": statements},
+        )
 
     def grant_read_history(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` download the history objects."""
@@ -376,8 +557,14 @@ class AlleycatRacing(Construct):
 class LeaderboardApi(Construct):
     """The REST API of race standings and results (Lambda proxy, IAM authorization).
 
-    Resources defined: ``Function`` (with role and logs), ``AccessLogs``, ``RestApi``
-    (stage ``prod``), optionally ``WebAclAssociation``, and 5XX and latency alarms.
+    Resources defined: ``Function`` (with role and logs), ``AccessLogs``,
+    ``ExecutionLogs`` (the stage's ``ERROR`` execution logs, with retention), ``RestApi``
+    (stage ``prod``), optionally ``WebAclAssociation`` and the account's CloudWatch role,
+    and 5XX and latency alarms.
+
+    API Gateway writes both logs with the account's CloudWatch Logs role (one per account
+    and Region); a stage with logging fails to deploy without it. ``cloud_watch_role``
+    creates it; otherwise the account must have it already.
     """
 
     def __init__(
@@ -391,6 +578,7 @@ class LeaderboardApi(Construct):
         web_acl_arn: str | None,
         encryption_key: kms.IKey | None,
         alarm_topic: sns.ITopic | None,
+        cloud_watch_role: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         function, _, _ = _defaults.build_function(
@@ -428,9 +616,14 @@ class LeaderboardApi(Construct):
             "RestApi",
             description="Alleycat race standings and results",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
-            cloud_watch_role=False,
+            cloud_watch_role=cloud_watch_role,
+            # The role is account-wide: deleting this stack must not take it from other APIs.
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if cloud_watch_role else None,
             deploy_options=apigateway.StageOptions(
                 stage_name="prod",
+                # Errors only, never request or response bodies (data trace).
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
                 access_log_destination=apigateway.LogGroupLogDestination(access_logs),
                 access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
                     caller=True,
@@ -452,6 +645,24 @@ class LeaderboardApi(Construct):
                 authorization_type=apigateway.AuthorizationType.IAM
             ),
         )
+        # API Gateway would create this group itself, without retention or encryption.
+        execution_logs = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=f"API-Gateway-Execution-Logs_{self.rest_api.rest_api_id}/prod",
+            retention=_defaults.LOG_RETENTION,
+            encryption_key=encryption_key,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.rest_api.deployment_stage.node.add_dependency(execution_logs)
+        if cloud_watch_role:
+            _defaults.acknowledge(
+                self.rest_api,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                "The account's API Gateway logging role takes the managed policy API Gateway "
+                "documents for it; API Gateway names the log groups it writes at run time.",
+            )
         validator = self.rest_api.add_request_validator(
             "ParametersValidator", validate_request_parameters=True, validate_request_body=True
         )
@@ -496,14 +707,9 @@ class LeaderboardApi(Construct):
         _defaults.acknowledge(
             self.rest_api,
             "AwsSolutions-COG4",
-            "IAM authorization: the frontend signs requests with Cognito identity pool "
-            "credentials, so a user pool authorizer would add nothing.",
-        )
-        _defaults.acknowledge(
-            self.rest_api,
-            "AwsSolutions-APIG6",
-            "Execution logging needs the account-wide API Gateway CloudWatch role, which a "
-            "construct must not change; JSON access logs record every request.",
+            "Every method uses AWS_IAM authorization (SigV4), granted per method with "
+            "grant_query_api (e.g. to a Cognito identity pool role); a method has one "
+            "authorization type, so a user pool authorizer cannot be added to it.",
         )
         #: 5XX and latency alarms of the stage.
         self.alarms: dict[str, cloudwatch.Alarm] = {}
@@ -572,6 +778,14 @@ def _check_topic_prefix(prefix: str) -> None:
             f"and {_MAX_PREFIX_BYTES} bytes, since '/<raceId>/leaderboard' is added and MQTT "
             "topics have at most 7 slashes and 256 bytes. Use a shorter prefix."
         )
+
+
+def _publisher_level(topic: str) -> int | None:
+    """The 1-based level of ``topic`` that names the publishing bike: its last, when ``+``."""
+    if Token.is_unresolved(topic):
+        return None
+    levels = topic.split("/")
+    return len(levels) if levels[-1] == "+" else None
 
 
 def _check_topic_is_not_a_leaderboard(topic: str, prefix: str) -> None:

@@ -4,7 +4,9 @@ Tests and the race demo compare what the pipeline stored (leaderboards, final re
 personal bests) with these. They are written apart from ``runtime.alleycat`` on purpose
 and share none of its code: a reference that used the pipeline's own parsing, formula or
 ranking would agree with it even when both are wrong. Pass only the messages that should
-count: the caller knows which messages it made invalid.
+count: the caller knows which messages it made invalid. :func:`within_trust_rules` tells
+the two rules of the trust model apart from the field checks: a total a bike can have
+ridden, and a racer that is its publisher.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 _CENT = Decimal("0.01")
+#: The highest cadence and resistance a message may carry.
+_TOP_CADENCE = 300
+_TOP_RESISTANCE = 100
 
 
 def second_output(cadence: Any, resistance: Any) -> Decimal:
@@ -23,6 +28,28 @@ def second_output(cadence: Any, resistance: Any) -> Decimal:
     """
     work = (Decimal(str(cadence)) + 35) * (Decimal(str(resistance)) + 65) / 100
     return work.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
+def plausible_total_limit(second: int) -> Decimal:
+    """The highest running total a bike can report at ``second``.
+
+    The best second's work, at the highest cadence and resistance (335 x 165 / 100 =
+    552.75), for ``second + 1`` seconds, with 1% to spare.
+    """
+    best_second = Decimal(_TOP_CADENCE + 35) * Decimal(_TOP_RESISTANCE + 65) / 100
+    return best_second * (second + 1) * Decimal("1.01")
+
+
+def within_trust_rules(message: Mapping[str, Any], publisher: str | None = None) -> bool:
+    """Whether a message keeps the trust model's rules (not whether its fields are valid).
+
+    Args:
+        message: The decoded message.
+        publisher: The thing name that published it, None when unknown (a direct writer).
+    """
+    if Decimal(str(message["total"])) > plausible_total_limit(int(message["second"])):
+        return False
+    return publisher is None or publisher == str(message["racerId"])
 
 
 def expected_rankings(

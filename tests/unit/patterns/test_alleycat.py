@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
-from aws_cdk import Duration, Size, Stack
+from aws_cdk import CfnElement, Duration, Size, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from syrupy.assertion import SnapshotAssertion
 
 from lambda_blueprints import AlleycatRacing
-from tests.conftest import normalize_template
+from lambda_blueprints.patterns import alleycat as pattern
+from lambda_blueprints.runtime.alleycat import race
+from tests.conftest import cfn_lint_template, normalize_template
 
 NewStack = Callable[..., Stack]
 
@@ -119,12 +123,107 @@ def test_table_grants_are_exact(new_stack: NewStack) -> None:
         )
         if action.startswith("dynamodb:")
     }
-    assert dynamodb_actions == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    # Pages are read back with one consistent query and written one item each.
+    assert dynamodb_actions == {"dynamodb:Query", "dynamodb:PutItem"}
     rendered = str(standings)
     assert "/index/" not in rendered
     api = str(statements(template, "RacingApiRole"))
     assert "/index/ByScore" in api
     assert "/index/*" not in api
+
+
+def test_the_rule_names_each_bike_by_the_last_level_of_its_topic(new_stack: NewStack) -> None:
+    _, racing, template = build(new_stack)
+
+    (rule,) = template.find_resources("AWS::IoT::TopicRule").values()
+    payload = rule["Properties"]["TopicRulePayload"]
+    assert payload["Sql"] == "SELECT * FROM 'alleycat/publish/+'"
+    assert payload["Actions"][0]["Kinesis"]["PartitionKey"] == "bike/${topic(3)}"
+    assert racing.publisher_level == 3
+    # The readers take the publisher from keys with the prefix the pattern writes.
+    assert pattern.PUBLISHER_KEY_PREFIX == race.PUBLISHER_KEY_PREFIX
+    assert race.publisher_of("bike/17") == "17"
+
+
+def test_a_topic_without_a_bike_level_binds_nothing_and_has_no_bike_policy(
+    new_stack: NewStack,
+) -> None:
+    _, racing, template = build(new_stack, topic="alleycat-publish")
+
+    template.has_resource_properties(
+        "AWS::IoT::TopicRule",
+        {
+            "TopicRulePayload": Match.object_like(
+                {"Actions": [{"Kinesis": Match.object_like({"PartitionKey": "${newuuid()}"})}]}
+            )
+        },
+    )
+    assert racing.publisher_level is None
+    with pytest.raises(ValueError, match="cannot bind a bike to its racer"):
+        racing.bike_policy()
+
+
+def test_a_bike_policy_needs_the_bike_level_to_be_the_only_wildcard(
+    new_stack: NewStack,
+) -> None:
+    _, racing, _ = build(new_stack, topic="bikes/+/telemetry/+")
+
+    with pytest.raises(ValueError, match="only wildcard is its last level"):
+        racing.bike_policy()
+
+
+def test_the_bike_policy_binds_connecting_and_publishing_to_the_thing(
+    new_stack: NewStack, tmp_path: Path
+) -> None:
+    stack = new_stack()
+    racing = AlleycatRacing(stack, "Racing")
+    racing.bike_policy(policy_name="alleycat-bikes")
+    template = Template.from_stack(stack)
+
+    # The policy variables are IoT's, not CloudFormation's: no Fn::Sub, nothing to lint.
+    assert cfn_lint_template(template.to_json(), tmp_path) == []
+    (policy,) = template.find_resources("AWS::IoT::Policy").values()
+    assert policy["Properties"]["PolicyName"] == "alleycat-bikes"
+    by_action = {
+        s["Action"]: s for s in stack.resolve(policy["Properties"]["PolicyDocument"])["Statement"]
+    }
+    assert set(by_action) == {"iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"}
+    assert all(s["Effect"] == "Allow" for s in by_action.values())
+    thing = "${iot:Connection.Thing.ThingName}"
+    connect, publish = by_action["iot:Connect"], by_action["iot:Publish"]
+    # The ARNs are joined from the partition, region and account; the rest is literal.
+    assert connect["Resource"]["Fn::Join"][1][-1] == f":client/{thing}"
+    assert connect["Condition"] == {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}
+    # One topic per thing: the level the rule reads the publisher from.
+    assert publish["Resource"]["Fn::Join"][1][-1] == f":topic/alleycat/publish/{thing}"
+    assert "topicfilter/alleycat/races/*/leaderboard" in str(by_action["iot:Subscribe"])
+    assert ":topic/alleycat/races/*/leaderboard" in str(by_action["iot:Receive"])
+    findings = []
+    for pack in (AwsSolutionsChecks(), ServerlessChecks()):
+        findings += [v.rule_name for v in pack.validate_scope(stack).violations]
+    assert findings == []
+
+
+def test_a_bike_policy_without_leaderboards_only_connects_and_publishes(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    AlleycatRacing(stack, "Racing").bike_policy(subscribe_leaderboards=False)
+
+    (policy,) = Template.from_stack(stack).find_resources("AWS::IoT::Policy").values()
+    actions = [s["Action"] for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    assert actions == ["iot:Connect", "iot:Publish"]
+
+
+def test_iam_publishers_of_a_bound_topic_get_every_bike_topic(new_stack: NewStack) -> None:
+    stack = new_stack()
+    racing = AlleycatRacing(stack, "Racing")
+    simulator = iam.Role(stack, "Simulator", assumed_by=iam.AccountRootPrincipal())
+    racing.grant_publish(simulator)
+
+    (statement,) = statements(Template.from_stack(stack), "SimulatorDefaultPolicy")
+    assert statement["Action"] == "iot:Publish"
+    assert ":topic/alleycat/publish/*" in str(statement["Resource"])
 
 
 def test_the_publisher_may_publish_under_its_prefix_only(new_stack: NewStack) -> None:
@@ -134,7 +233,7 @@ def test_the_publisher_may_publish_under_its_prefix_only(new_stack: NewStack) ->
         s for s in statements(template, "RacingPublisherRole") if s["Action"] == "iot:Publish"
     ]
     assert len(publish) == 1
-    assert "topic/races/live/*" in str(publish[0]["Resource"])
+    assert publish[0]["Resource"]["Fn::Join"][1][-1].endswith(":topic/races/live/*/leaderboard")
 
 
 def test_the_api_requires_iam_and_validates_parameters(new_stack: NewStack) -> None:
@@ -155,6 +254,118 @@ def test_the_api_requires_iam_and_validates_parameters(new_stack: NewStack) -> N
                 ],
             }
         ),
+    )
+
+
+def test_the_stage_logs_errors_to_a_log_group_with_retention(new_stack: NewStack) -> None:
+    _, racing, template = build(new_stack)
+
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        Match.object_like(
+            {
+                "MethodSettings": [
+                    Match.object_like(
+                        {
+                            "LoggingLevel": "ERROR",
+                            "DataTraceEnabled": False,
+                            "HttpMethod": "*",
+                            "ResourcePath": "/*",
+                        }
+                    )
+                ]
+            }
+        ),
+    )
+    # The group API Gateway writes execution logs to, made first, with retention.
+    groups = template.find_resources(
+        "AWS::Logs::LogGroup",
+        {"Properties": {"LogGroupName": Match.any_value(), "RetentionInDays": 30}},
+    )
+    (execution,) = [
+        logical_id for logical_id in groups if logical_id.startswith("RacingApiExecutionLogs")
+    ]
+    name = groups[execution]["Properties"]["LogGroupName"]["Fn::Join"][1]
+    assert name[0] == "API-Gateway-Execution-Logs_"
+    assert name[1]["Ref"].startswith("RacingApiRestApi")
+    assert name[2] == "/prod"
+    (stage,) = template.find_resources("AWS::ApiGateway::Stage").values()
+    assert execution in stage["DependsOn"]
+    # No account-wide resources unless asked for.
+    template.resource_count_is("AWS::ApiGateway::Account", 0)
+    assert racing.api.rest_api.node.try_find_child("CloudWatchRole") is None
+
+
+def test_the_account_logging_role_is_created_only_when_asked_and_kept(
+    new_stack: NewStack,
+) -> None:
+    stack, _, template = build(new_stack, api_cloud_watch_role=True)
+
+    template.resource_count_is("AWS::ApiGateway::Account", 1)
+    account = next(iter(template.find_resources("AWS::ApiGateway::Account").values()))
+    assert account["DeletionPolicy"] == "Retain"
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": Match.object_like(
+                {
+                    "Statement": [
+                        Match.object_like({"Principal": {"Service": "apigateway.amazonaws.com"}})
+                    ]
+                }
+            ),
+            "ManagedPolicyArns": [
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            ":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+                        ],
+                    ]
+                }
+            ],
+        },
+    )
+    findings = []
+    for pack in (AwsSolutionsChecks(), ServerlessChecks()):
+        findings += [v.rule_name for v in pack.validate_scope(stack).violations]
+    assert findings == []
+
+
+def test_every_bucket_logs_its_requests_to_the_access_logs_bucket(new_stack: NewStack) -> None:
+    _, racing, template = build(new_stack)
+
+    buckets = template.find_resources("AWS::S3::Bucket")
+    (logs_id,) = [b for b in buckets if b.startswith("RacingAccessLogsBucket")]
+    prefixes = {}
+    for logical_id, bucket in buckets.items():
+        if logical_id == logs_id:
+            assert "LoggingConfiguration" not in bucket["Properties"]
+            continue
+        logging = bucket["Properties"]["LoggingConfiguration"]
+        assert logging["DestinationBucketName"] == {"Ref": logs_id}
+        prefixes[logical_id.removeprefix("Racing")[:8]] = logging["LogFilePrefix"]
+    assert sorted(prefixes.values()) == ["archive/", "history/", "ingest-errors/"]
+    assert racing.access_logs_bucket.node.default_child is not None
+
+
+def test_a_given_access_logs_bucket_is_used_instead(new_stack: NewStack) -> None:
+    stack = new_stack()
+    target = s3.Bucket(stack, "Logs")
+    racing = AlleycatRacing(stack, "Racing", server_access_logs_bucket=target)
+    template = Template.from_stack(stack)
+
+    assert racing.access_logs_bucket is target
+    buckets = template.find_resources("AWS::S3::Bucket")
+    assert not [b for b in buckets if b.startswith("RacingAccessLogsBucket")]
+    logged = [b for b in buckets.values() if "LoggingConfiguration" in b.get("Properties", {})]
+    assert len(logged) == 3
+    logs_id = stack.get_logical_id(cast(CfnElement, target.node.default_child))
+    assert all(
+        b["Properties"]["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}
+        for b in logged
     )
 
 

@@ -14,6 +14,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 
+from lambda_blueprints.runtime.alleycat import race
 from lambda_blueprints.runtime.alleycat.final_results import handler as final_results
 from lambda_blueprints.runtime.alleycat.leaderboard_api import handler as api
 from lambda_blueprints.runtime.alleycat.publisher import handler as publisher
@@ -110,14 +111,30 @@ def window(records: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
     )
 
 
-def stored(shard: str = "shardId-000000000000") -> dict[str, Any]:
-    item = boto3.client("dynamodb").get_item(
-        TableName="races", Key={"pk": {"S": "race#42"}, "sk": {"S": f"standings#{shard}"}}
-    )["Item"]
+def pages(shard: str = "shardId-000000000000", race: int = 42) -> list[dict[str, Any]]:
+    """The stored standings pages of a race for one shard, in page order."""
+    items = boto3.client("dynamodb").query(
+        TableName="races",
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={
+            ":pk": {"S": f"race#{race}"},
+            ":prefix": {"S": f"standings#{shard}#"},
+        },
+    )["Items"]
+    return sorted(items, key=lambda item: int(item["page"]["N"]))
+
+
+def stored(shard: str = "shardId-000000000000", race: int = 42) -> dict[str, Any]:
+    """A race's stored standings for one shard, its pages merged."""
+    found = pages(shard, race)
+    merged: dict[str, Any] = {}
+    for item in found:
+        merged.update(decode_standings(item["standings"]["B"]))
     return {
-        "standings": decode_standings(item["standings"]["B"]),
-        "version": int(item["version"]["N"]),
-        "classId": int(item["classId"]["N"]),
+        "standings": merged,
+        "version": int(found[0]["version"]["N"]),
+        "classId": int(found[0]["classId"]["N"]),
+        "pages": len(found),
     }
 
 
@@ -196,31 +213,35 @@ def test_the_final_invocation_merges_into_the_stored_item_and_replays_change_not
 def test_a_concurrent_write_is_merged_not_overwritten(
     races: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_get = standings.dynamodb_client().get_item
+    real_query = standings.dynamodb_client().query
     sneaked = False
 
-    def get_then_someone_writes(**request: Any) -> Any:
+    def read_then_someone_writes(**request: Any) -> Any:
         nonlocal sneaked
-        answer = real_get(**request)
+        answer = real_query(**request)
         if not sneaked:
             sneaked = True
             standings.dynamodb_client().put_item(
                 TableName="races",
                 Item={
-                    **request["Key"],
+                    "pk": {"S": "race#42"},
+                    "sk": {"S": "standings#shardId-000000000000#00000"},
                     "raceId": {"N": "42"},
                     "classId": {"N": "3"},
+                    "page": {"N": "0"},
                     "standings": {"B": encode_standings({"7": [3, "70", "Rider 7"]})},
                     "version": {"N": "1"},
                 },
             )
         return answer
 
-    monkeypatch.setattr(standings.dynamodb_client(), "get_item", get_then_someone_writes)
+    monkeypatch.setattr(standings.dynamodb_client(), "query", read_then_someone_writes)
     state = standings.lambda_handler(window([record(bike(1, 2, 25), 1)]), context("s"))["state"]
     standings.lambda_handler(window([], state=state, is_final=True), context("s"))
 
+    # The first write (a new page) was refused; the second merged into the other writer's.
     assert set(stored()["standings"]) == {"1", "7"}
+    assert stored()["version"] == 2
 
 
 def test_without_a_window_each_batch_is_written(races: str) -> None:
@@ -232,36 +253,83 @@ def test_without_a_window_each_batch_is_written(races: str) -> None:
     assert stored("shardId-000000000003")["standings"] == {"1": [1, "10", "Rider 1"]}
 
 
-def test_standings_too_large_for_an_item_are_parked_and_the_other_races_written(
-    races: str,
-) -> None:
-    # 64-character CJK names compress poorly: 3,000 racers pass DynamoDB's 400 KB.
-    crowd = [
-        record(
-            bike(
-                r,
-                1,
-                r,
-                raceId=7,
-                name="".join(chr(0x4E00 + (r * 64 + i) % 20000) for i in range(64)),
-            ),
-            r + 1,
-        )
-        for r in range(3000)
+def cjk_name(racer: int) -> str:
+    """64 CJK characters that differ from racer to racer: names gzip compresses poorly."""
+    return "".join(chr(0x4E00 + (racer * 64 + i) % 20000) for i in range(64))
+
+
+def test_a_flood_of_fake_racers_never_stops_the_honest_racers_standings(races: str) -> None:
+    # One publisher's 6,000 fake racers with 64-character names took one item past 400 KB:
+    # the whole window was parked and the 20 honest racers' standings went stale.
+    flood = [
+        record(bike(10_000 + r, 1, 100, raceId=42, name=cjk_name(r)), r + 1) for r in range(6000)
     ]
-    batch = window([*crowd, record(bike(1, 1, 10), 5000)])
-    state = standings.lambda_handler(batch, context("s"))["state"]
+    honest = [record(bike(r, 1, 500 + r), 7000 + r) for r in range(20)]
+    state = standings.lambda_handler(window([*flood, *honest]), context("s"))["state"]
 
     response = standings.lambda_handler(window([], state=state, is_final=True), context("s"))
 
     assert response == {"state": {}}
-    assert stored()["standings"] == {"1": [1, "10", "Rider 1"]}  # race 42 was written
-    [parked] = queued(races)
-    assert parked["reason"] == "STANDINGS_TOO_LARGE"
-    assert "race 7" in parked["detail"]
-    assert parked["record"]["part"] == "final"
-    assert parked["record"]["window"]["start"] == "2026-01-01T00:00:00Z"
-    assert parked["record"]["firstSequenceNumber"] == "1"
+    assert queued(races) == []
+    found = pages()
+    # 6,020 racers in pages of at most 1,000, each item well within DynamoDB's 400 KB.
+    assert [int(p["racers"]["N"]) for p in found] == [1000] * 6 + [20]
+    assert all(len(p["standings"]["B"]) <= race.MAX_STANDINGS_BYTES for p in found)
+    assert {str(r) for r in range(20)} <= set(stored()["standings"])
+    assert len(stored()["standings"]) == 6020
+
+    # The next window: the honest racers ride on, their page alone is written again.
+    later = tumbling_window_event(
+        [record(bike(r, 16, 9000 + r), 8000 + r, at=START + 16) for r in range(20)],
+        window_start=START + 15,
+        window_seconds=15,
+        event_source_arn=STREAM,
+    )
+    state = standings.lambda_handler(later, context("s"))["state"]
+    final = tumbling_window_event(
+        [],
+        window_start=START + 15,
+        window_seconds=15,
+        event_source_arn=STREAM,
+        state=state,
+        is_final=True,
+    )
+    standings.lambda_handler(final, context("s"))
+
+    assert [int(p["version"]["N"]) for p in pages()] == [2] + [1] * 6
+    status, body = call("/races/42/standings", {"limit": "20"})
+    assert status == 200
+    assert body["racers"] == 6020
+    assert [(s["racerId"], s["total"]) for s in body["standings"]] == [
+        (r, 9000.0 + r) for r in range(19, -1, -1)
+    ]
+
+
+def test_the_pages_of_a_window_cost_one_write_each_and_a_replay_none(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[str] = []
+    client = standings.dynamodb_client()
+    real_put = client.put_item
+
+    def put(**request: Any) -> Any:
+        writes.append(request["Item"]["sk"]["S"])
+        return real_put(**request)
+
+    monkeypatch.setattr(client, "put_item", put)
+    state = standings.lambda_handler(
+        window([record(bike(r, 1, 100 + r), r + 1) for r in range(1500)]), context("s")
+    )["state"]
+    final = window([], state=state, is_final=True)
+
+    standings.lambda_handler(final, context("s"))
+    standings.lambda_handler(final, context("s"))  # a retried final invocation
+
+    # 1,500 racers: two pages, two writes for the window, none for the replay.
+    assert writes == [
+        "standings#shardId-000000000000#00000",
+        "standings#shardId-000000000000#00001",
+    ]
 
 
 def test_standings_dynamodb_refuses_are_parked_not_retried_forever(
@@ -279,6 +347,31 @@ def test_standings_dynamodb_refuses_are_parked_not_retried_forever(
     [parked] = queued(races)
     assert parked["reason"] == "STANDINGS_REJECTED"
     assert "Item size exceeded" in parked["detail"]
+
+
+def test_a_page_dynamodb_refuses_is_parked_and_the_other_pages_are_written(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = standings.dynamodb_client()
+    refused = refuse(
+        client,
+        "put_item",
+        "ValidationException",
+        "Item size exceeded",
+        lambda request: request["Item"]["page"]["N"] == "0",
+    )
+    monkeypatch.setattr(client, "put_item", refused)
+    state = standings.lambda_handler(
+        window([record(bike(r, 1, 100), r + 1) for r in range(1001)]), context("s")
+    )["state"]
+
+    response = standings.lambda_handler(window([], state=state, is_final=True), context("s"))
+
+    assert response == {"state": {}}
+    assert stored()["standings"] == {"1000": [1, "100", "Rider 1000"]}  # page 1 was written
+    [parked] = queued(races)
+    assert parked["reason"] == "STANDINGS_REJECTED"
+    assert "race 42 page 0" in parked["detail"]
 
 
 def test_without_a_window_refused_standings_are_parked_and_the_batch_succeeds(
@@ -386,13 +479,14 @@ def standings_change(shard: str, sequence: int) -> dict[str, Any]:
     )
 
 
-def put_standings(shard: str, entries: dict[str, list[Any]], updated: str) -> None:
+def put_standings(shard: str, entries: dict[str, list[Any]], updated: str, page: int = 0) -> None:
     boto3.client("dynamodb").put_item(
         TableName="races",
         Item={
             "pk": {"S": "race#42"},
-            "sk": {"S": f"standings#{shard}"},
+            "sk": {"S": f"standings#{shard}#{page:05d}"},
             "classId": {"N": "3"},
+            "page": {"N": str(page)},
             "standings": {"B": encode_standings(entries)},
             "updatedAt": {"S": updated},
             "version": {"N": "1"},
@@ -423,6 +517,20 @@ def test_the_publisher_sends_the_merged_top_racers_once_per_race(races: str) -> 
     assert body["racers"] == 3
     assert body["updatedAt"] == "T2"
     assert [(s["racerId"], s["total"]) for s in body["leaders"]] == [(1, 80.0), (2, 70.0)]
+
+
+def test_the_publisher_merges_every_page_a_racer_is_on_by_maximum(races: str) -> None:
+    # Two writers of one shard may both place a new racer: the best entry wins.
+    put_standings("shardId-000000000000", {"1": [5, "50", "a"], "2": [5, "70", "b"]}, "T1")
+    put_standings("shardId-000000000000", {"1": [9, "90", "a"], "3": [5, "60", "c"]}, "T2", 1)
+
+    publisher.lambda_handler(
+        {"Records": [standings_change("shardId-000000000000", 150)]}, context("publisher")
+    )
+
+    [(_, body)] = published()
+    assert body["racers"] == 3
+    assert [(s["racerId"], s["total"]) for s in body["leaders"]] == [(1, 90.0), (2, 70.0)]
 
 
 def test_a_failed_publish_reports_every_record_of_that_race(
@@ -531,7 +639,7 @@ def test_a_start_key_dynamodb_refuses_answers_400(
         client, "query", refuse(client, "query", "ValidationException", "Invalid ExclusiveStartKey")
     )
 
-    status, body = call("/races/42/results", {"next": next_token(PAGE_KEY)})
+    status, body = call("/races/42/results", {"next": page_token("3:2:102")})
 
     assert status == 400
     assert "for this race" in body["message"]
@@ -550,7 +658,13 @@ def test_without_a_token_a_refused_query_is_a_server_error(
 
 
 def next_token(key: Any, offset: Any = 3) -> str:
+    """A token of the earlier form, ``{"key": <start key>, "offset": n}``: never accepted."""
     return base64.urlsafe_b64encode(json.dumps({"key": key, "offset": offset}).encode()).decode()
+
+
+def page_token(text: str) -> str:
+    """A token of this API's form: ``<offset>:<racer id>:<score>`` in URL-safe base64."""
+    return base64.urlsafe_b64encode(text.encode()).decode()
 
 
 PAGE_KEY = {
@@ -607,3 +721,93 @@ def test_the_api_refuses_bad_requests_with_the_reason(
 
     assert got == status
     assert fragment in body["message"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        # The forged token that made the API answer 502: a start key whose score is no number.
+        next_token({**PAGE_KEY, "score": {"N": "abc"}}),
+        next_token({**PAGE_KEY, "score": {"N": "1e999999"}}),
+        next_token(PAGE_KEY),
+        page_token("3:2:abc"),
+        page_token("3:2:NaN"),
+        page_token("3:2:Infinity"),
+        page_token("3:2:1E+2"),
+        page_token("3:2:-5"),
+        page_token("3:2:1000000001"),
+        page_token("3:2:1." + "0" * 37 + "1"),  # 39 significant digits
+        page_token("3:2:0." + "1" * 170),
+        page_token("-1:2:102"),
+        page_token("1000000001:2:102"),
+        page_token("true:2:102"),
+        page_token("03:2:102"),
+        page_token("3:02:102"),
+        page_token("3:9007199254740993:102"),
+        page_token("3:-2:102"),
+        page_token("\uff13:2:102"),
+        page_token(" 3:2:102"),
+        page_token("3:2:102\n"),
+        page_token("3:2:102:9"),
+        page_token("3:2"),
+        base64.urlsafe_b64encode("3:2:1\u0661".encode()).decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe3:2:102").decode(),
+        page_token("3:2:102").rstrip("="),
+        page_token("3:2:102") + "@",
+        "A" * 401,
+    ],
+)
+def test_a_forged_token_answers_400_before_any_query(
+    races: str, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    client = api.dynamodb_client()
+    queries: list[Any] = []
+    monkeypatch.setattr(client, "query", lambda **request: queries.append(request))
+
+    status, body = call("/races/42/results", {"next": token})
+
+    assert (status, body["message"]) == (400, "next is not a token this API returned for this race")
+    assert queries == []
+
+
+def test_a_token_starts_the_page_at_its_racer_and_score_in_this_race(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = api.dynamodb_client()
+    queries: list[Any] = []
+    monkeypatch.setattr(client, "query", lambda **request: queries.append(request) or {})
+
+    status, body = call("/races/42/results", {"next": page_token("3:2:102.5"), "limit": "2"})
+
+    assert (status, body) == (200, {"raceId": 42, "results": []})
+    [request] = queries
+    assert request["ExclusiveStartKey"] == {
+        "pk": {"S": "race#42"},
+        "sk": {"S": "racer#2"},
+        "raceKey": {"S": "race#42"},
+        "score": {"N": "102.5"},
+    }
+
+
+def test_tokens_write_scores_in_plain_decimals(races: str) -> None:
+    # A score stored as 1E+2 (the message's own notation) still gives a token this API takes.
+    final_results.lambda_handler(
+        kinesis_event(
+            *[
+                record(json.dumps(bike(r, 300, 1, event="finish")).replace('"total": 1', t), r)
+                for r, t in [(1, '"total": 1E+2'), (2, '"total": 2.50'), (3, '"total": 0.5')]
+            ]
+        ),
+        context("final"),
+    )
+
+    tokens = []
+    query: dict[str, str] = {"limit": "1"}
+    while True:
+        status, page = call("/races/42/results", query)
+        assert status == 200, page
+        if "next" not in page:
+            break
+        tokens.append(base64.urlsafe_b64decode(page["next"]).decode())
+        query = {"limit": "1", "next": page["next"]}
+    assert tokens == ["1:1:100", "2:2:2.50"]

@@ -216,13 +216,16 @@ def test_the_transform_replaces_an_output_the_message_brings() -> None:
             json.dumps(bike(7, 5)).replace('"total": 10', '"total": 1e400').encode(),
             "INVALID_MESSAGE",
         ),
-        (bike(7, 5, total=float("inf")), "INVALID_MESSAGE"),
+        (bike(7, 5, total=float("inf")), "MALFORMED_MESSAGE"),  # Infinity is not JSON
         ({k: v for k, v in bike(7, 5).items() if k != "racerId"}, "INVALID_MESSAGE"),
-        # Valid fields, but JSON that cannot be written back exactly.
+        # Valid fields, but JSON that cannot be read or written back exactly.
         (
             json.dumps(bike(7, 5)).replace('"total": 10', '"total": 10, "x": NaN').encode(),
-            "INVALID_JSON",
+            "MALFORMED_MESSAGE",
         ),
+        (bike(7, 1, total=1200), "IMPLAUSIBLE_TOTAL"),
+        (bike(7, 5, pad="x" * 5000), "MESSAGE_TOO_LARGE"),
+        (b"[" * 1100 + b"]" * 1100, "NESTING_TOO_DEEP"),
         (
             json.dumps(bike(7, 5)).replace('"total": 10', '"total": 10, "x": 1e999').encode(),
             "NUMBER_OUT_OF_RANGE",
@@ -241,6 +244,38 @@ def test_an_invalid_message_is_processing_failed_with_its_reason(
     assert [(w.__dict__["recordId"], w.__dict__["reason"]) for w in warnings] == [
         (event["records"][1]["recordId"], reason)
     ]
+
+
+def test_the_transform_refuses_a_message_for_another_racer_than_its_bike(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = firehose_transformation_event(
+        bike(7, 5), bike(7, 6), bike(7, 7), source_kinesis_stream_arn=STREAM
+    )
+    # The IoT rule names the publishing bike in the partition key (bike/<thing name>).
+    for entry, key in zip(event["records"], ["bike/7", "bike/8", "b3f1c2d4"], strict=True):
+        entry["kinesisRecordMetadata"]["partitionKey"] = key
+
+    response = transform.lambda_handler(event, cast(Any, LambdaContext(function_name="t")))
+
+    validate_firehose_response(event, response)
+    assert [a["result"] for a in response["records"]] == ["Ok", "ProcessingFailed", "Ok"]
+    assert [w.__dict__["reason"] for w in caplog.records if w.levelno == logging.WARNING] == [
+        "RACER_MISMATCH"
+    ]
+
+
+def test_a_delivered_line_of_the_largest_message_is_still_read(buckets: str) -> None:
+    # The transform adds ',"output":<value>' to a message of up to 4 KiB.
+    base = json.dumps(bike(7, 5, pad=""), separators=(",", ":")).encode()
+    largest = base.replace(b'"pad":""', b'"pad":"' + b"x" * (4096 - len(base)) + b'"')
+    _, response = transformed(largest)
+    (answer,) = response["records"]
+    delivered = base64.b64decode(answer["data"]).rstrip(b"\n")
+
+    assert answer["result"] == "Ok"
+    assert len(delivered) > 4096
+    assert process(deliver([delivered]))["newBests"] == {"3": 1}
 
 
 # -- the processor -------------------------------------------------------------------------
@@ -438,12 +473,13 @@ def test_unusable_lines_reach_the_failure_queue_and_the_rest_is_merged(buckets: 
     assert result["parked"] == 5
     assert stored()["racers"] == {"7": {"5": output(80, 50)}}
     messages = parked(buckets)
+    # The reasons of the validator every reader shares (NaN is not JSON).
     assert [(m["reason"], m["line"].encode()) for m in messages] == [
-        ("MALFORMED_LINE", b"{not json"),
-        ("MALFORMED_LINE", b"[1, 2]"),
-        ("INVALID_MESSAGE", lines[3]),
+        ("MALFORMED_MESSAGE", b"{not json"),
+        ("MALFORMED_MESSAGE", b"[1, 2]"),
+        ("MALFORMED_MESSAGE", lines[3]),
         ("INVALID_MESSAGE", lines[4]),
-        ("MALFORMED_LINE", "\ufffd\ufffd garbage".encode()),
+        ("MALFORMED_MESSAGE", "\ufffd\ufffd garbage".encode()),
     ]
     for message in messages:
         assert message["detail"]

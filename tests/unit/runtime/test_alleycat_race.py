@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from lambda_blueprints.runtime.alleycat import race, simulator
 from lambda_blueprints.runtime.shared.failures import PoisonRecordError
+from lambda_blueprints.testing.alleycat import plausible_total_limit, within_trust_rules
 
 
 def message(**fields: Any) -> dict[str, Any]:
@@ -52,6 +54,8 @@ def test_a_valid_message_parses_with_exact_decimals() -> None:
         (json.dumps(message(event="start")).encode(), "INVALID_MESSAGE", "event='start'"),
         (json.dumps(message(name=5)).encode(), "INVALID_MESSAGE", "name"),
         (json.dumps(message(name="\ud800")).encode(), "INVALID_MESSAGE", "UTF-8"),
+        (json.dumps(message(name="Rider\u0000")).encode(), "INVALID_MESSAGE", "control"),
+        (json.dumps(message(name="a\u009bb")).encode(), "INVALID_MESSAGE", "control"),
     ],
 )
 def test_bad_messages_are_poison_with_the_field_named(
@@ -249,3 +253,174 @@ def test_the_default_backoff_waits_a_random_share_of_a_doubling_ceiling(
 
     assert ceilings == [0.1, 0.2]
     assert waits == [0.05, 0.1]
+
+
+# -- the one validator -------------------------------------------------------------------
+
+
+def kinesis(data: bytes, partition_key: str = "8f0c2e1a") -> dict[str, Any]:
+    return {"kinesis": {"data": base64.b64encode(data).decode(), "partitionKey": partition_key}}
+
+
+def refused(data: bytes | str, **options: Any) -> PoisonRecordError:
+    with pytest.raises(PoisonRecordError) as caught:
+        race.parse_message(data, **options)
+    return caught.value
+
+
+def test_a_record_nested_1100_levels_deep_is_poison_not_a_recursion_error() -> None:
+    arrays = b"[" * 1100 + b"]" * 1100
+    objects = b'{"a":' * 1100 + b"1" + b"}" * 1100
+
+    with pytest.raises(PoisonRecordError) as caught:
+        race.kinesis_message(kinesis(arrays))
+    assert caught.value.reason == "NESTING_TOO_DEEP"
+    # Past the size cap first; with room for it, the parser refuses it the same way.
+    assert refused(objects).reason == "MESSAGE_TOO_LARGE"
+    assert refused(objects, max_bytes=10**6).reason == "NESTING_TOO_DEEP"
+
+
+def test_nesting_is_refused_at_one_depth_whatever_the_call_depth() -> None:
+    # Deep enough to need many frames, far from any recursion limit: the fixed limit decides.
+    deep = json.dumps(message(firmware=json.loads("[" * 40 + "]" * 40)))
+    shallow = json.dumps(message(firmware=json.loads("[" * (race.MAX_NESTING - 1) + "]" * 15)))
+
+    assert refused(deep).reason == "NESTING_TOO_DEEP"
+    assert race.parse_message(shallow).racer_id == 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ("NaN", "MALFORMED_MESSAGE"),
+        ("Infinity", "MALFORMED_MESSAGE"),
+        ("-Infinity", "MALFORMED_MESSAGE"),
+        ("1e400", "NUMBER_OUT_OF_RANGE"),
+        ("[1, 2, -1e999]", "NUMBER_OUT_OF_RANGE"),
+        ("1" + "0" * 400, "NUMBER_OUT_OF_RANGE"),
+        ('"\\ud800"', "MALFORMED_MESSAGE"),
+    ],
+)
+def test_a_number_or_text_the_archive_cannot_hold_is_refused_in_any_field(
+    extra: str, reason: str
+) -> None:
+    # The validator ignores "firmware", but every reader must refuse what one refuses.
+    data = json.dumps(message(firmware="X")).replace('"X"', extra)
+
+    error = refused(data)
+
+    assert error.reason == reason
+
+
+def test_a_message_over_4_kib_is_too_large_and_one_of_4_kib_counts() -> None:
+    base = json.dumps(message(pad="")).encode()
+    fits = base.replace(b'"pad": ""', b'"pad": "' + b"x" * (4096 - len(base)) + b'"')
+    padded = base.replace(b'"pad": ""', b'"pad": "' + b"x" * (1024 * 1024 - 200) + b'"')
+
+    assert len(fits) == race.MAX_MESSAGE_BYTES
+    assert race.parse_message(fits).racer_id == 3
+    assert refused(fits + b" ").reason == "MESSAGE_TOO_LARGE"
+    error = refused(padded)
+    assert error.reason == "MESSAGE_TOO_LARGE"
+    assert "1,048,5" in error.detail
+
+
+def test_a_total_faster_than_any_bike_rides_is_implausible() -> None:
+    # 552.75 a second at the highest cadence (300) and resistance (100), for second + 1
+    # seconds, plus 1%: at second 10, 552.75 x 11 x 1.01 = 6141.0525.
+    assert Decimal("552.75") == race.MAX_OUTPUT_PER_SECOND
+    assert race.max_plausible_total(10) == Decimal("6141.0525")
+
+    assert race.parse_message(json.dumps(message(second=10, total=6141.05))).total == Decimal(
+        "6141.05"
+    )
+    error = refused(json.dumps(message(second=10, total=6141.06)))
+    assert error.reason == "IMPLAUSIBLE_TOTAL"
+    assert "second 10" in error.detail
+    assert refused(json.dumps(message(second=0, total=1200))).reason == "IMPLAUSIBLE_TOTAL"
+
+
+def test_a_bike_speaks_only_for_its_own_racer() -> None:
+    data = json.dumps(message(racerId=17)).encode()
+
+    assert race.kinesis_message(kinesis(data, "bike/17")).racer_id == 17
+    # A partition key without the prefix (a trusted direct writer) names no publisher.
+    assert race.kinesis_message(kinesis(data, "17-8f0c2e1a")).racer_id == 17
+    for key in ("bike/18", "bike/017", "bike/", "bike/17/x"):
+        with pytest.raises(PoisonRecordError) as caught:
+            race.kinesis_message(kinesis(data, key))
+        assert caught.value.reason == "RACER_MISMATCH"
+    assert refused(data, publisher="18").reason == "RACER_MISMATCH"
+
+
+def test_read_message_keeps_every_field_with_its_exact_text() -> None:
+    payload, parsed = race.read_message(
+        b'{"raceId":7,"classId":2,"racerId":3,"second":1,'
+        b'"cadence":80,"resistance":50.50,"total":0.1,"x":1E2}'
+    )
+
+    assert parsed.resistance == Decimal("50.50")
+    assert [payload[k] for k in ("resistance", "total", "x")] == [
+        Decimal("50.50"),
+        Decimal("0.1"),
+        Decimal(100),
+    ]
+    assert payload["x"].text == "1E2"
+
+
+# -- stored pages --------------------------------------------------------------------------
+
+
+def largest_message(racer: int, total: str) -> bytes:
+    """A valid message whose entry is as large as any: 64 characters of 4 bytes, 38 digits."""
+    name = "".join(chr(0x10000 + (racer * 64 + i) * 7919 % 0xF0000) for i in range(64))
+    fields = message(racerId=racer, second=race.MAX_SECOND, name=name, total="T")
+    return json.dumps(fields, ensure_ascii=False).replace('"T"', total).encode()
+
+
+@pytest.mark.parametrize(
+    "total", ["0.0000012345678901234567890123456789012345678", "1." + "2" * 37 + "E-130"]
+)
+def test_a_page_of_the_largest_entries_a_message_can_make_fits_a_dynamodb_item(
+    total: str,
+) -> None:
+    page: race.Standings = {}
+    for racer in range(race.MAX_RACER_ID - race.PAGE_RACERS + 1, race.MAX_RACER_ID + 1):
+        race.add_to_standings(page, race.parse_message(largest_message(racer, total)))
+    one = json.dumps(dict([page.popitem()]), separators=(",", ":"), ensure_ascii=False)
+
+    assert len(one.encode()) <= race.MAX_ENTRY_BYTES
+    assert race.PAGE_RACERS * race.MAX_ENTRY_BYTES <= race.MAX_STANDINGS_BYTES
+    assert len(race.encode_standings(page)) <= race.MAX_STANDINGS_BYTES
+
+
+def test_placing_standings_fills_pages_in_racer_order_and_a_replay_changes_nothing() -> None:
+    window = {str(r): [1, str(r), f"R{r}"] for r in range(race.PAGE_RACERS + 5)}
+    pages: list[race.Standings] = []
+
+    assert race.place_in_pages(pages, window) == [0, 1]
+    assert [len(p) for p in pages] == [race.PAGE_RACERS, 5]
+    assert "0" in pages[0] and str(race.PAGE_RACERS) in pages[1]
+    assert race.place_in_pages(pages, window) == []
+
+    # A better total goes to the racer's page; a newcomer to the first page with room.
+    assert race.place_in_pages(pages, {"3": [2, "99", "R3"], "900000": [1, "5", "N"]}) == [0, 1]
+    assert pages[0]["3"] == [2, "99", "R3"]
+    assert pages[1]["900000"] == [1, "5", "N"]
+    assert race.place_in_pages(pages, {"3": [1, "98", "R3"]}) == []
+
+
+def test_a_racer_on_two_pages_is_merged_on_the_first() -> None:
+    pages: list[race.Standings] = [{"1": [1, "10", "a"]}, {"1": [2, "20", "a"]}]
+
+    assert race.place_in_pages(pages, {"1": [3, "15", "a"]}) == [0]
+    assert pages == [{"1": [3, "15", "a"]}, {"1": [2, "20", "a"]}]
+
+
+def test_the_plausible_total_agrees_with_the_reference_and_simulated_rides_keep_it() -> None:
+    for second in (0, 1, 15, 299, 300, race.MAX_SECOND):
+        assert race.max_plausible_total(second) == plausible_total_limit(second)
+    for batch in simulator.race_messages(5, 1, racer_count=50, seconds=300, seed=4):
+        for m in batch:
+            assert within_trust_rules(m)
+            race.parse_message(simulator.encode(m), publisher=str(m["racerId"]))

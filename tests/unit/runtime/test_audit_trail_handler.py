@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from moto import mock_aws
 
 from lambda_blueprints.runtime.audit_trail import handler
 from lambda_blueprints.runtime.audit_trail.changes import entity_key
+from lambda_blueprints.runtime.audit_trail.limits import nesting_levels
 from lambda_blueprints.testing import (
     LambdaContext,
     dynamodb_stream_event,
@@ -103,7 +105,9 @@ def test_insert_modify_remove_write_one_audit_item_each(cloud: Cloud) -> None:
     assert "expiresAt" not in insert
 
 
-def test_redelivered_records_are_not_written_twice(cloud: Cloud) -> None:
+def test_redelivered_records_are_not_written_twice(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cloud.users.put_item(Item={"userId": "u-2", "name": "Grace"})
     cloud.users.update_item(
         Key={"userId": "u-2"},
@@ -112,14 +116,40 @@ def test_redelivered_records_are_not_written_twice(cloud: Cloud) -> None:
         ExpressionAttributeValues={":n": "Grace Hopper"},
     )
     event = dynamodb_stream_event(*read_stream_records(cloud.stream_arn))
+    outcomes = record_outcomes(monkeypatch)
     invoke(event)
     first = cloud.audit_items("u-2")
+    # Mark the stored items: a redelivery that wrote them again would erase the mark.
+    table = boto3.resource("dynamodb").Table(cloud.audit_table)
+    for item in first:
+        table.update_item(
+            Key={"pk": item["pk"], "sk": item["sk"]},
+            UpdateExpression="SET marked = :t",
+            ExpressionAttributeValues={":t": True},
+        )
 
     # A retry resumes at the first failed record and redelivers the ones after it.
     assert invoke(event) == {"batchItemFailures": []}
 
-    assert cloud.audit_items("u-2") == first
-    assert len(first) == 2
+    assert outcomes == ["written", "written", "duplicate", "duplicate"]
+    again = cloud.audit_items("u-2")
+    assert len(again) == 2
+    assert all(item.pop("marked") is True for item in again)
+    assert again == first
+
+
+def record_outcomes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record what write_audit answers for each record the handler audits."""
+    outcomes: list[str] = []
+    real = handler.write_audit
+
+    def recording(record: dict[str, Any]) -> str:
+        outcome = real(record)
+        outcomes.append(outcome)
+        return outcome
+
+    monkeypatch.setattr(handler, "write_audit", recording)
+    return outcomes
 
 
 def test_poison_record_goes_to_failure_queue_and_batch_continues(cloud: Cloud) -> None:
@@ -326,5 +356,212 @@ def test_values_too_large_for_one_item_are_replaced_by_digests(cloud: Cloud) -> 
     (item,) = cloud.audit_items("u-80")
     assert item["valuesOmitted"] is True
     assert item["changedAttributes"] == ["bio"]
-    assert len(item["changes"]["bio"]["old"]["sha256"]) == 64
-    assert item["changes"]["bio"]["old"]["sha256"] != item["changes"]["bio"]["new"]["sha256"]
+    # The largest value (the old one, on a tie) goes first, and only as many as needed.
+    encoded = json.dumps({"S": big_old}, separators=(",", ":")).encode()
+    assert item["changes"]["bio"]["old"] == {
+        "sha256": hashlib.sha256(encoded).hexdigest(),
+        "bytes": len(encoded),
+    }
+    assert item["changes"]["bio"]["new"] == big_new
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """A typed value ``levels`` deep: maps around one string."""
+    value: dict[str, Any] = {"S": "leaf"}
+    for _ in range(levels - 1):
+        value = {"M": {"n": value}}
+    return value
+
+
+def stored_items(cloud: Cloud, pk: str) -> list[dict[str, Any]]:
+    """The audit items under ``pk`` as the low-level client reads them (typed values)."""
+    return boto3.client("dynamodb").query(
+        TableName=cloud.audit_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+    )["Items"]
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    [
+        pytest.param("k" * 2048, id="2048-ascii-bytes"),
+        pytest.param("漢" * 682, id="682-cjk-characters"),
+    ],
+)
+def test_items_with_keys_at_the_partition_key_limit_are_audited(cloud: Cloud, user_id: str) -> None:
+    cloud.users.put_item(Item={"userId": user_id, "name": "Long"})
+    cloud.users.update_item(
+        Key={"userId": user_id},
+        UpdateExpression="SET #n = :n",
+        ExpressionAttributeNames={"#n": "name"},
+        ExpressionAttributeValues={":n": "Longer"},
+    )
+    records = read_stream_records(cloud.stream_arn)
+
+    assert invoke(dynamodb_stream_event(*records)) == {"batchItemFailures": []}
+
+    history = cloud.audit_items(user_id)
+    assert [i["eventName"] for i in history] == ["INSERT", "MODIFY"]
+    assert all(i["sourceKey"] == {"userId": user_id} for i in history)
+    assert history[1]["changes"]["name"] == {"change": "modified", "old": "Long", "new": "Longer"}
+    assert cloud.failure_messages() == []
+
+
+def test_an_item_with_thousands_of_attributes_is_audited_in_parts(cloud: Cloud) -> None:
+    image = {"userId": "u-90"} | {f"attribute-{n:05d}": "v" * 40 for n in range(8000)}
+    record = dynamodb_stream_record("INSERT", {"userId": "u-90"}, new_image=image)
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    parts = sorted(cloud.audit_items("u-90"), key=lambda i: i["sk"])
+    assert len(parts) > 1
+    assert [p["part"] for p in parts] == list(range(1, len(parts) + 1))
+    assert {p["parts"] for p in parts} == {len(parts)}
+    assert [n for p in parts for n in p["changedAttributes"]] == sorted(image)
+    changes = {k: v for p in parts for k, v in p["changes"].items()}
+    assert all(changes[name] == {"change": "added", "new": image[name]} for name in image)
+    assert cloud.failure_messages() == []
+
+
+def test_a_value_at_the_nesting_limit_is_audited_as_its_digest(cloud: Cloud) -> None:
+    record = dynamodb_stream_record("INSERT", {"userId": "u-91"}, new_image={"userId": "u-91"})
+    record["dynamodb"]["NewImage"]["deep"] = nested(32)
+    record["dynamodb"]["NewImage"]["fits"] = nested(30)
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    (item,) = stored_items(cloud, entity_key("users", {"userId": {"S": "u-91"}}))
+    # moto stores any depth; DynamoDB refuses an item nested deeper than 32 levels.
+    assert max(nesting_levels(value) for value in item.values()) <= 32
+    assert item["changes"]["M"]["fits"]["M"]["new"] == nested(30)
+    assert set(item["changes"]["M"]["deep"]["M"]["new"]["M"]) == {"sha256", "bytes"}
+    assert item["valuesOmitted"] == {"BOOL": True}
+
+
+@pytest.mark.parametrize(
+    ("levels", "reason"),
+    [(33, "NESTING_TOO_DEEP"), (5_000, "NESTING_TOO_DEEP")],
+)
+def test_values_nested_past_dynamodb_limits_are_parked(
+    cloud: Cloud, levels: int, reason: str
+) -> None:
+    record = dynamodb_stream_record("INSERT", {"userId": "u-92"}, new_image={"userId": "u-92"})
+    record["dynamodb"]["NewImage"]["deep"] = nested(levels)
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    (message,) = cloud.failure_messages()
+    body = json.loads(message["Body"])
+    assert body["reason"] == reason
+    assert body["sequenceNumber"] == record["dynamodb"]["SequenceNumber"]
+    assert cloud.audit_items("u-92") == []
+
+
+def test_errors_no_retry_can_fix_are_parked_with_their_reason(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = dynamodb_stream_record("INSERT", {"userId": "u-93"}, new_image={"userId": "u-93"})
+
+    def deep(*_: Any, **__: Any) -> Any:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(handler, "parse_change", deep)
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    (message,) = cloud.failure_messages()
+    assert json.loads(message["Body"])["reason"] == "NESTING_TOO_DEEP"
+
+
+def test_an_audit_item_dynamodb_refuses_is_parked_not_retried(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [
+        dynamodb_stream_record("INSERT", {"userId": f"u-{n}"}, new_image={"userId": f"u-{n}"})
+        for n in (94, 95)
+    ]
+    client = handler.dynamodb_client()
+    real_put = client.put_item
+
+    def refusing_put(**kwargs: Any) -> Any:
+        if kwargs["Item"]["eventId"]["S"] == records[0]["eventID"]:
+            raise ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "Item size too large"}},
+                "PutItem",
+            )
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(client, "put_item", refusing_put)
+
+    assert invoke(dynamodb_stream_event(*records)) == {"batchItemFailures": []}
+
+    (message,) = cloud.failure_messages()
+    body = json.loads(message["Body"])
+    assert body["reason"] == "AUDIT_ITEM_REJECTED"
+    assert "Item size too large" in body["detail"]
+    assert body["record"] == records[0]
+    assert cloud.audit_items("u-94") == []
+    assert len(cloud.audit_items("u-95")) == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(KeyError("AUDIT_TABLE_NAME"), id="a-bug"),
+        pytest.param(
+            ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "PutItem"),
+            id="throttling",
+        ),
+        pytest.param(TimeoutError("read timeout"), id="timeout"),
+    ],
+)
+def test_errors_a_retry_may_fix_are_not_parked(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    records = [
+        dynamodb_stream_record("INSERT", {"userId": f"u-{n}"}, new_image={"userId": f"u-{n}"})
+        for n in (96, 97)
+    ]
+    client = handler.dynamodb_client()
+    real_put = client.put_item
+
+    def failing_put(**kwargs: Any) -> Any:
+        if kwargs["Item"]["eventId"]["S"] == records[0]["eventID"]:
+            raise error
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(client, "put_item", failing_put)
+
+    response = invoke(dynamodb_stream_event(*records))
+
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]
+    }
+    assert cloud.failure_messages() == []
+    assert len(cloud.audit_items("u-97")) == 1
+
+
+def test_a_record_without_creation_time_is_audited_at_an_unknown_time(cloud: Cloud) -> None:
+    early = dynamodb_stream_record(
+        "INSERT", {"userId": "u-98"}, new_image={"userId": "u-98"}, sequence_number="900"
+    )
+    late = dynamodb_stream_record(
+        "MODIFY",
+        {"userId": "u-98"},
+        old_image={"userId": "u-98"},
+        new_image={"userId": "u-98", "plan": "pro"},
+        sequence_number="1000",
+    )
+    del late["dynamodb"]["ApproximateCreationDateTime"]
+
+    assert invoke(dynamodb_stream_event(early, late)) == {"batchItemFailures": []}
+
+    history = cloud.audit_items("u-98")
+    assert [i["eventName"] for i in history] == ["INSERT", "MODIFY"]
+    assert history[0]["changedAtUnknown"] is False
+    assert "changedAt" in history[0]
+    assert history[1]["changedAtUnknown"] is True
+    assert "changedAt" not in history[1]
+    assert history[1]["changes"]["plan"] == {"change": "added", "new": "pro"}
+    assert cloud.failure_messages() == []

@@ -252,7 +252,7 @@ def test_a_window_with_an_out_of_range_value_still_writes_its_total(queue_url: s
         (kinesis_record(b'{"sales": 1e400}', arrival_time=START + 1), "VALUE_OUT_OF_RANGE"),
         (kinesis_record({"sales": "-1e-131"}, arrival_time=START + 1), "VALUE_OUT_OF_RANGE"),
         (kinesis_record({"sales": "1E+126"}, arrival_time=START + 1), "VALUE_OUT_OF_RANGE"),
-        (order(Decimal("1" * 39)), "VALUE_OUT_OF_RANGE"),
+        (kinesis_record({"sales": "1" * 39}, arrival_time=START + 1), "VALUE_OUT_OF_RANGE"),
     ],
     ids=[
         "no-sales",

@@ -11,8 +11,11 @@ Environment:
     FAILURE_QUEUE_URL: Where invalid messages go, whole, with the reason.
 
 Partial batch responses: a record whose write fails for a reason a retry may fix is
-reported in ``batchItemFailures``; invalid messages, and results DynamoDB refuses, are
-parked and never block the shard.
+reported in ``batchItemFailures``. A record no retry can fix is parked with its reason and
+never blocks the shard: a message :func:`~..race.parse_message` refuses (the validator
+every Alleycat reader shares), a result DynamoDB refuses (``RESULT_REJECTED``), and any
+other error :func:`~...shared.failures.as_poison` calls permanent (a parse error, data
+nested too deep, a number that cannot be computed).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
 )
 from botocore.exceptions import ClientError
 
-from ...shared.failures import PoisonRecordError, send_to_failure_queue
+from ...shared.failures import PoisonRecordError, as_poison, send_to_failure_queue
 from ..race import RaceMessage, kinesis_message
 
 if TYPE_CHECKING:
@@ -100,7 +103,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
             message = kinesis_message(raw)
             if message.event == "finish":
                 save_final(table_name, message)
-        except PoisonRecordError as error:
+        except Exception as failure:
+            error = as_poison(failure)
+            if error is None:
+                raise  # a retry may succeed: the record is reported in batchItemFailures
             send_to_failure_queue(
                 sqs_client(),
                 raw,

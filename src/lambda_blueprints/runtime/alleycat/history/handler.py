@@ -48,8 +48,8 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from ...shared.failures import MAX_MESSAGE_BYTES, PoisonRecordError
-from ..race import History, add_to_history, message_from
+from ...shared.failures import MAX_MESSAGE_BYTES, PoisonRecordError, as_poison
+from ..race import MAX_LINE_BYTES, History, add_to_history, parse_message
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
@@ -97,23 +97,23 @@ def bests_by_class(
 ) -> dict[int, History]:
     """The best output per class, racer and second among ``lines``.
 
-    Each line's output is recomputed from its validated cadence and resistance; a line that
-    is not a valid message is handed to ``park`` with the reason and left out.
+    Each line is read by :func:`~..race.parse_message`, the validator every Alleycat reader
+    shares, and its output recomputed from the validated cadence and resistance; a line
+    that is not a valid message is handed to ``park`` with the reason and left out.
     """
     classes: dict[int, History] = {}
     for line in lines:
         try:
-            payload = json.loads(line, parse_float=Decimal)
-            if not isinstance(payload, dict):
-                raise PoisonRecordError("MALFORMED_LINE", "the line is not a JSON object")
-            message = message_from(payload)
+            # The validator every reader shares, so a best counts exactly when the
+            # standings count its message; a line may be longer by the added output.
+            message = parse_message(line, max_bytes=MAX_LINE_BYTES)
             # Never the line's own "output": NaN would block the racer's second for good
             # (no comparison with it holds) and Infinity would win it for good.
             output = message.output
-        except (ValueError, ArithmeticError, RecursionError) as error:
-            park(line, PoisonRecordError("MALFORMED_LINE", f"{type(error).__name__}: {error}"))
-            continue
-        except PoisonRecordError as error:
+        except Exception as failure:
+            error = as_poison(failure)
+            if error is None:
+                raise
             park(line, error)
             continue
         add_to_history(

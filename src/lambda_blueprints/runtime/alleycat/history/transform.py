@@ -10,10 +10,14 @@ computed one instead. The other numbers keep their source text (see
 :func:`~lambda_blueprints.runtime.shared.firehose.json_line`), so the archive holds what the
 bikes sent. Each record becomes one compact JSON line.
 
-A message that is not valid (:func:`~lambda_blueprints.runtime.alleycat.race.parse_message`:
-``MALFORMED_MESSAGE``, ``INVALID_MESSAGE``) or that JSON cannot carry exactly
-(``INVALID_JSON``, ``NUMBER_OUT_OF_RANGE``) is answered ``ProcessingFailed`` and its reason
-logged: Firehose keeps it, whole, under the delivery's processing-failed prefix.
+A message is valid when :func:`~lambda_blueprints.runtime.alleycat.race.read_message`, the
+validator every Alleycat reader shares, says so, so the archive and the personal bests
+count exactly the messages the standings and final results count. The record's
+``kinesisRecordMetadata.partitionKey`` names the publishing bike when the IoT rule wrote
+it. A message that is not valid is answered ``ProcessingFailed`` and its reason logged
+(``MESSAGE_TOO_LARGE``, ``MALFORMED_MESSAGE``, ``NESTING_TOO_DEEP``, ``INVALID_MESSAGE``,
+``IMPLAUSIBLE_TOTAL``, ``RACER_MISMATCH``, ``NUMBER_OUT_OF_RANGE``): Firehose keeps it,
+whole, under the delivery's processing-failed prefix.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from ...shared.failures import PoisonRecordError
-from ...shared.firehose import json_line, parse_json_object, transform_records
-from ..race import parse_message
+from ...shared.firehose import json_line, transform_records
+from ..race import publisher_of, read_message
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -40,10 +44,10 @@ def with_output(data: bytes, record: Mapping[str, Any]) -> bytes:
     Raises:
         PoisonRecordError: When the message is not valid or not exact JSON.
     """
-    message = parse_message(data)
-    # Parsed again for the line: parse_message keeps only the fields it validates, and
-    # JsonNumber keeps every number's source text.
-    payload = parse_json_object(data)
+    metadata = record.get("kinesisRecordMetadata")
+    key = metadata.get("partitionKey") if isinstance(metadata, dict) else None
+    # The validator's object keeps every field, each number with its source text.
+    payload, message = read_message(data, publisher=publisher_of(key))
     payload["output"] = message.output
     return json_line(payload)
 

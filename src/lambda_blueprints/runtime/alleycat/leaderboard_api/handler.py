@@ -7,9 +7,19 @@ Routes:
     ``ByScore`` index, highest score first, a page at a time (``next`` is the opaque token
     of the previous page).
 
-``limit`` is 1-1000 (default 100). Bad parameters, including a ``next`` token that is not
-one this API returned for the same race, answer 400 with the reason; a race without data
-answers 404.
+``limit`` is 1-1000 (default 100). Bad parameters answer 400 with the reason, and a race
+without data 404; no input answers 5XX.
+
+Page tokens: ``next`` is the URL-safe base64 of ``<rank offset>:<racer id>:<score>``, the
+position of the previous page's last result. The API rebuilds the ``ByScore`` start key
+from it (``pk`` = ``raceKey`` = ``race#<raceId>`` of the request, ``sk`` =
+``racer#<racer id>``, ``score``) after checking every part: the offset an integer in
+0-1,000,000,000, the racer id an integer in the range of racer ids, the score a decimal in
+the range of totals with at most 38 significant digits, each written the one way this API
+writes it. A token that fails any check answers 400 before any query. Tokens are not
+secret and need not be: the one a client forges can only start a page of this race's
+public results at another position (and number the ranks of that page from another
+offset), never reach another race or make the query fail.
 
 Environment:
     RESULTS_TABLE_NAME: The races table.
@@ -20,8 +30,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
+import re
+from decimal import Decimal, DecimalException
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +42,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from botocore.exceptions import ClientError
 
+from ...shared.numbers import dynamodb_number
 from ..publisher.handler import race_standings
-from ..race import MAX_RACE_ID, ranked
+from ..race import MAX_RACE_ID, MAX_RACER_ID, ranked
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -43,10 +55,18 @@ app = APIGatewayRestResolver()
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-#: The attributes of a ``ByScore`` page's last key: the table's keys and the index's.
-_PAGE_KEY = {"pk": "S", "sk": "S", "raceKey": "S", "score": "N"}
-#: Longer than any token this API returns (keys of at most a few hundred bytes).
-_MAX_TOKEN_CHARS = 2048
+#: The largest rank offset a token may carry: far more results than a race can have.
+MAX_OFFSET = 10**9
+#: The highest score (the validator's highest total).
+MAX_SCORE = Decimal(10**9)
+#: ``<offset>:<racer id>:<score>``, each a plain decimal without a sign or leading zeros
+#: (a score may have up to 169 digits after the point: 38 digits at DynamoDB's 1E-130).
+_TOKEN_TEXT = re.compile(
+    r"(0|[1-9][0-9]{0,9}):(0|[1-9][0-9]{0,15}):((?:0|[1-9][0-9]{0,9})(?:\.[0-9]{1,169})?)"
+)
+#: Longer than any token this API returns (the text above, in base64).
+_MAX_TOKEN_CHARS = 400
+_NOT_OURS = "next is not a token this API returned for this race"
 
 
 @cache
@@ -79,31 +99,39 @@ def _limit() -> int:
 
 
 def _page_start(token: str, race: int) -> tuple[dict[str, Any], int]:
-    """The start key and rank offset in a ``next`` token; 400 unless it is one of ours."""
+    """The start key and rank offset in a ``next`` token; 400 unless every part is valid."""
     if len(token) > _MAX_TOKEN_CHARS:
-        raise BadRequestError("next is not a token this API returned")
+        raise BadRequestError(_NOT_OURS)
     try:
-        cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
-        key, offset = cursor["key"], cursor["offset"]
-    except (ValueError, KeyError, TypeError, RecursionError, binascii.Error) as error:
-        raise BadRequestError("next is not a token this API returned") from error
-    valid = (
-        isinstance(offset, int)
-        and not isinstance(offset, bool)
-        and offset >= 0
-        and isinstance(key, dict)
-        and set(key) == set(_PAGE_KEY)
-        and all(
-            isinstance(key[name], dict)
-            and set(key[name]) == {kind}
-            and isinstance(key[name][kind], str)
-            for name, kind in _PAGE_KEY.items()
-        )
-        and key["pk"]["S"] == key["raceKey"]["S"] == f"race#{race}"
-    )
-    if not valid:
-        raise BadRequestError("next is not a token this API returned for this race")
+        text = base64.b64decode(token, altchars=b"-_", validate=True).decode("ascii")
+    except (ValueError, binascii.Error) as error:  # UnicodeDecodeError is a ValueError
+        raise BadRequestError(_NOT_OURS) from error
+    match = _TOKEN_TEXT.fullmatch(text)
+    if match is None:
+        raise BadRequestError(_NOT_OURS)
+    offset, racer = int(match[1]), int(match[2])
+    try:
+        score = dynamodb_number(Decimal(match[3]))
+    except DecimalException as error:  # over 38 significant digits
+        raise BadRequestError(_NOT_OURS) from error
+    if offset > MAX_OFFSET or racer > MAX_RACER_ID or score > MAX_SCORE:
+        raise BadRequestError(_NOT_OURS)
+    race_key = {"S": f"race#{race}"}
+    key = {
+        "pk": race_key,
+        "sk": {"S": f"racer#{racer}"},
+        "raceKey": race_key,
+        "score": {"N": match[3]},
+    }
     return key, offset
+
+
+def _next_token(last_key: dict[str, Any], offset: int) -> str:
+    """The token of the page after the one that ended at ``last_key``."""
+    racer = int(last_key["sk"]["S"].removeprefix("racer#"))
+    # Plain notation: DynamoDB may return a number in the form it was written (1E+2).
+    score = format(Decimal(last_key["score"]["N"]), "f")
+    return base64.urlsafe_b64encode(f"{offset}:{racer}:{score}".encode()).decode("ascii")
 
 
 @app.get("/races/<race_id>/standings")
@@ -146,7 +174,7 @@ def results(race_id: str) -> dict[str, Any]:
         if error.response["Error"]["Code"] != "ValidationException" or not token:
             raise
         # Only the start key comes from the client: DynamoDB refused it.
-        raise BadRequestError("next is not a token this API returned for this race") from error
+        raise BadRequestError(_NOT_OURS) from error
     items = page.get("Items", [])
     if not items and not token:
         raise NotFoundError(f"race {race} has no final results")
@@ -164,8 +192,7 @@ def results(race_id: str) -> dict[str, Any]:
         ],
     }
     if "LastEvaluatedKey" in page:
-        cursor = {"key": page["LastEvaluatedKey"], "offset": offset + len(items)}
-        body["next"] = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
+        body["next"] = _next_token(page["LastEvaluatedKey"], offset + len(items))
     return body
 
 

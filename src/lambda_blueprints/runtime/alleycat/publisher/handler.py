@@ -1,9 +1,10 @@
 """Publish each race's leaderboard to an IoT topic when its standings change.
 
 Triggered by the races table's stream (filtered to standings items). For each race changed
-in the batch, the standings of all its shards are read back and merged, and the top
-racers are published once to ``<LEADERBOARD_TOPIC_PREFIX>/<raceId>/leaderboard`` (QoS 1),
-the topic the Alleycat frontend subscribes to::
+in the batch, all its standings pages (of every shard, see :mod:`..standings.handler`)
+are read back and merged by maximum, and the top racers are published once to
+``<LEADERBOARD_TOPIC_PREFIX>/<raceId>/leaderboard`` (QoS 1), the topic the Alleycat
+frontend subscribes to::
 
     {"raceId": 1700000000, "classId": 3, "updatedAt": "2026-11-23T10:00:15Z",
      "racers": 1000, "leaders": [{"rank": 1, "racerId": 17, "name": "...", "total": 5321.4,
@@ -62,7 +63,11 @@ def iot_data_client() -> Any:
 
 
 def race_standings(table_name: str, race_id: int) -> tuple[Standings, int, str]:
-    """All shards' standings of a race merged: (standings, class id, latest update)."""
+    """All standings pages of a race merged: (standings, class id, latest update).
+
+    A racer on more than one page (each shard keeps its own pages) counts once, with the
+    best total of all of them.
+    """
     merged: Standings = {}
     class_id, updated = 0, ""
     paginator = dynamodb_client().get_paginator("query")

@@ -2,32 +2,44 @@
 
 A Kinesis consumer with a tumbling window: within a window the state keeps, per race, each
 racer's best total (see :mod:`..race`); at the end of the window each race's standings are
-merged into the races table, one item per race and shard. Without a window configured
-(``event`` has no ``window``) every invocation writes at once, as the Alleycat sample does;
-the benchmark compares the two.
+merged into the races table, in pages of at most :data:`~..race.PAGE_RACERS` racers per
+race and shard. Without a window configured (``event`` has no ``window``) every invocation
+writes at once, as the Alleycat sample does; the benchmark compares the two.
 
 Environment:
     RESULTS_TABLE_NAME: The races table (string keys ``pk`` and ``sk``).
     FAILURE_QUEUE_URL: Where invalid messages go, whole, with the reason.
 
-Items: ``pk`` = ``race#<raceId>``, ``sk`` = ``standings#<shardId>``, with ``raceId``,
-``classId``, ``standings`` (binary: gzip of the compact UTF-8 JSON
-``{racerId: [second, total, name]}``, see :func:`..race.encode_standings`), ``racers``,
-``updatedAt`` (the window end) and ``version``. A write reads the item, merges by maximum
-and writes it back only if nobody wrote in between (the version), so replays, retries and
-duplicates leave the same item: the merge is idempotent.
+Items: ``pk`` = ``race#<raceId>``, ``sk`` = ``standings#<shardId>#<page>`` (the page number
+zero-padded to five digits), with ``raceId``, ``classId``, ``page``, ``standings``
+(binary: gzip of the compact UTF-8 JSON ``{racerId: [second, total, name]}``, see
+:func:`..race.encode_standings`), ``racers``, ``updatedAt`` (the window end) and
+``version``. Readers (the publisher, the API) query every ``standings#`` item of a race
+and merge them by maximum, so a racer on two pages (two shards, or two writers that both
+placed a new racer) counts once with its best total, and an item of the one-item-per-shard
+layout of earlier versions (``standings#<shardId>``) is still read.
 
-Size: a DynamoDB item holds 400 KB. Compressed, a race's standings take about 12 bytes per
-racer with names like ``Rider 123`` and up to about 160 bytes with 64-character CJK names:
-roughly 30,000 and 2,400 racers per race. Standings that would not fit, or an item
-DynamoDB refuses, are parked in the failure queue (with the window, shard and first
-sequence number) instead of being retried forever: Lambda holds a shard until its
-window's final invocation succeeds.
+Writes: a window reads its race's pages for the shard (one consistent query), merges each
+racer into the page that has it and each new racer into the first page with room (see
+:func:`..race.place_in_pages`), and writes only the pages that changed, each only if nobody
+wrote it in between (its ``version``; a conflict reads the pages again). A race of 1,000
+racers takes one page per shard, so a window costs one write per race and shard.
+Replays, retries and duplicates find every racer where it was placed and write nothing:
+the merge is idempotent.
+
+Size: a page holds at most 1,000 racers, and 1,000 of the largest entries a valid message
+can make (64-character names of 4-byte characters, 45-character totals) take under 390 KB even
+uncompressed, so no number of racers, however many a flood of fake racers adds, can make
+a race's standings too large to store: the honest racers' pages are written every window.
+A page DynamoDB still refuses is parked in the failure queue (with the window, shard and
+first sequence number) and the race's other pages are written: Lambda holds a shard until
+its window's final invocation succeeds.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -36,15 +48,16 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from ...shared.failures import PoisonRecordError, send_to_failure_queue
+from ...shared.failures import PoisonRecordError, as_poison, send_to_failure_queue
 from ...shared.windows import Window, emit_part, fold, handle_window_event, sequence_number
 from ..race import (
+    MAX_STANDINGS_BYTES,
     Standings,
     add_to_standings,
     decode_standings,
     encode_standings,
     kinesis_message,
-    merge_standings,
+    place_in_pages,
 )
 
 if TYPE_CHECKING:
@@ -56,11 +69,8 @@ if TYPE_CHECKING:
 
 logger = Logger()
 
-#: Conditional write attempts before the invocation fails and Lambda retries it.
+#: Attempts to write a race's pages before the invocation fails and Lambda retries it.
 MAX_WRITE_ATTEMPTS = 5
-#: Largest compressed standings written: DynamoDB's 400 KB item less room for the keys
-#: and the other attributes.
-MAX_STANDINGS_BYTES = 390 * 1024
 
 
 @cache
@@ -73,6 +83,17 @@ def dynamodb_client() -> DynamoDBClient:
 def sqs_client() -> SQSClient:
     """Return the SQS client, created on first use."""
     return boto3.client("sqs")
+
+
+@dataclass
+class _Page:
+    number: int
+    version: int
+    standings: Standings
+
+
+class _ConflictError(Exception):
+    """Another writer changed a page between the read and the write."""
 
 
 class RaceStandings:
@@ -97,69 +118,127 @@ class RaceStandings:
         return state
 
     def emit(self, state: dict[str, Any], window: Window) -> None:
-        """Merge each race's standings into its item for this shard.
+        """Merge each race's standings into its pages for this shard.
 
         Raises:
-            PoisonRecordError: Once every other race is written, when a race's standings
-                can never be stored.
+            PoisonRecordError: Once every other page is written, when a page can never be
+                stored.
         """
-        refused = []
+        refused: list[PoisonRecordError] = []
         for race_id, race in state.items():
-            try:
-                self._merge(int(race_id), int(race["classId"]), race["standings"], window)
-            except PoisonRecordError as error:
-                refused.append(error)
+            refused += self._merge(int(race_id), int(race["classId"]), race["standings"], window)
         if refused:
             raise PoisonRecordError(refused[0].reason, "; ".join(e.detail for e in refused))
 
-    def _merge(self, race_id: int, class_id: int, standings: Standings, window: Window) -> None:
-        client = dynamodb_client()
-        key = {"pk": {"S": f"race#{race_id}"}, "sk": {"S": f"standings#{window.shard_id}"}}
+    def _merge(
+        self, race_id: int, class_id: int, standings: Standings, window: Window
+    ) -> list[PoisonRecordError]:
+        """Write the pages ``standings`` change; return the pages DynamoDB refused."""
         for _ in range(MAX_WRITE_ATTEMPTS):
-            item = client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get(
-                "Item"
-            )
-            merged: Standings = decode_standings(item["standings"]["B"]) if item else {}
-            if item is not None and not merge_standings(merged, standings):
-                return  # a replay: everything in this window is already in the item
-            if item is None:
-                merge_standings(merged, standings)
-            version = int(item["version"]["N"]) if item else 0
-            encoded = encode_standings(merged)
-            if len(encoded) > MAX_STANDINGS_BYTES:
-                raise PoisonRecordError(
-                    "STANDINGS_TOO_LARGE",
-                    f"race {race_id}: the standings of {len(merged):,} racers take "
-                    f"{len(encoded):,} bytes compressed; a DynamoDB item holds 400 KB",
-                )
+            stored = self._pages(race_id, window.shard_id)
+            pages = [page.standings for page in stored]
+            changed = place_in_pages(pages, standings)
+            refused: list[PoisonRecordError] = []
             try:
-                client.put_item(
-                    TableName=self.table_name,
-                    Item={
-                        **key,
-                        "raceId": {"N": str(race_id)},
-                        "classId": {"N": str(class_id)},
-                        "standings": {"B": encoded},
-                        "racers": {"N": str(len(merged))},
-                        "updatedAt": {"S": window.end or window.start},
-                        "version": {"N": str(version + 1)},
-                    },
-                    ConditionExpression="attribute_not_exists(pk) OR version = :version",
-                    ExpressionAttributeValues={":version": {"N": str(version)}},
-                )
-            except ClientError as error:
-                code = error.response["Error"]["Code"]
-                if code == "ValidationException":
-                    # No retry can make DynamoDB take this item.
-                    raise PoisonRecordError("STANDINGS_REJECTED", str(error)) from error
-                if code != "ConditionalCheckFailedException":
-                    raise
-                continue  # written in between: merge into the newer item
-            self.writes += 1
-            return
+                for index in changed:
+                    if index < len(stored):
+                        number, version = stored[index].number, stored[index].version
+                    else:  # a new page, numbered after the last stored one
+                        number = (stored[-1].number + 1 if stored else 0) + index - len(stored)
+                        version = 0
+                    error = self._write(race_id, class_id, number, version, pages[index], window)
+                    if error is not None:
+                        refused.append(error)
+            except _ConflictError:
+                continue  # written in between: merge into the newer pages
+            return refused
         raise RuntimeError(
             f"race {race_id}: standings kept changing during {MAX_WRITE_ATTEMPTS} writes"
         )
+
+    def _pages(self, race_id: int, shard_id: str) -> list[_Page]:
+        """The race's stored pages for the shard, in page order (one consistent query)."""
+        pages: list[_Page] = []
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"race#{race_id}"},
+                ":prefix": {"S": f"standings#{shard_id}#"},
+            },
+            "ConsistentRead": True,
+        }
+        while True:
+            page = dynamodb_client().query(**request)
+            pages += [
+                _Page(
+                    int(item["page"]["N"]),
+                    int(item["version"]["N"]),
+                    decode_standings(item["standings"]["B"]),
+                )
+                for item in page.get("Items", [])
+            ]
+            if "LastEvaluatedKey" not in page:
+                return sorted(pages, key=lambda stored: stored.number)
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _write(
+        self,
+        race_id: int,
+        class_id: int,
+        number: int,
+        version: int,
+        standings: Standings,
+        window: Window,
+    ) -> PoisonRecordError | None:
+        """Write one page unless another writer did since ``version``.
+
+        Returns:
+            The reason the page can never be stored, or None when it was written.
+
+        Raises:
+            _ConflictError: When the page changed since it was read.
+        """
+        encoded = encode_standings(standings)
+        if len(encoded) > MAX_STANDINGS_BYTES:
+            # Not for valid messages (see the module docstring): kept as a last guard.
+            return PoisonRecordError(
+                "STANDINGS_TOO_LARGE",
+                f"race {race_id} page {number}: {len(standings):,} racers take "
+                f"{len(encoded):,} bytes compressed; a DynamoDB item holds 400 KB",
+            )
+        key = {
+            "pk": {"S": f"race#{race_id}"},
+            "sk": {"S": f"standings#{window.shard_id}#{number:05d}"},
+        }
+        try:
+            dynamodb_client().put_item(
+                TableName=self.table_name,
+                Item={
+                    **key,
+                    "raceId": {"N": str(race_id)},
+                    "classId": {"N": str(class_id)},
+                    "page": {"N": str(number)},
+                    "standings": {"B": encoded},
+                    "racers": {"N": str(len(standings))},
+                    "updatedAt": {"S": window.end or window.start},
+                    "version": {"N": str(version + 1)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR version = :version",
+                ExpressionAttributeValues={":version": {"N": str(version)}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise _ConflictError from error
+            poison = as_poison(error)
+            if poison is None:
+                raise
+            # No retry can make DynamoDB take this page; the race's other pages go on.
+            return PoisonRecordError(
+                "STANDINGS_REJECTED", f"race {race_id} page {number}: {poison.detail}"
+            )
+        self.writes += 1
+        return None
 
 
 @logger.inject_lambda_context
