@@ -333,7 +333,8 @@ def many_attributes(count: int, value: str = "v" * 40) -> dict[str, Any]:
 
 def test_a_change_too_large_for_one_item_is_split_into_parts_that_each_fit() -> None:
     image = many_attributes(8000)
-    change = parse_change(insert({"id": "1"}, image))
+    created = 1_767_225_600.0
+    change = parse_change(insert({"id": "1"}, image, approximate_creation_time=created))
 
     items = audit_items(change)
 
@@ -355,7 +356,11 @@ def test_a_change_too_large_for_one_item_is_split_into_parts_that_each_fit() -> 
     assert [i["sk"]["S"] for i in items] == sorted(i["sk"]["S"] for i in items)
     # The split depends on the record alone: a redelivery writes the same items.
     again = insert(
-        {"id": "1"}, image, sequence_number=change.sequence_number, event_id=change.event_id
+        {"id": "1"},
+        image,
+        sequence_number=change.sequence_number,
+        event_id=change.event_id,
+        approximate_creation_time=created,
     )
     assert audit_items(parse_change(again)) == items
 
