@@ -44,19 +44,41 @@ def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
 
 
-def create_pk_sk_table(name: str) -> None:
-    """Create, in the active moto mock, a table with string keys ``pk`` and ``sk``."""
+def create_pk_sk_table(name: str, *, score_index: str | None = None) -> None:
+    """Create, in the active moto mock, a table with string keys ``pk`` and ``sk``.
+
+    With ``score_index``, also the index the Alleycat races table has under that name:
+    partition key ``raceKey`` (string), sort key ``score`` (number), all attributes.
+    """
+    attributes = [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ]
+    indexes: dict[str, Any] = {}
+    if score_index is not None:
+        attributes += [
+            {"AttributeName": "raceKey", "AttributeType": "S"},
+            {"AttributeName": "score", "AttributeType": "N"},
+        ]
+        indexes["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": score_index,
+                "KeySchema": [
+                    {"AttributeName": "raceKey", "KeyType": "HASH"},
+                    {"AttributeName": "score", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ]
     boto3.client("dynamodb").create_table(
         TableName=name,
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
+        AttributeDefinitions=attributes,
         BillingMode="PAY_PER_REQUEST",
+        **indexes,
     )
 
 

@@ -29,6 +29,7 @@ from lambda_blueprints.testing import (
     kinesis_event,
     kinesis_record,
 )
+from tests.conftest import create_pk_sk_table
 
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/alleycat"
 MODULES = (api, final_results, publisher)
@@ -96,30 +97,7 @@ request = st.fixed_dictionaries(
 
 def seed_race() -> list[str]:
     """Race 42: two standings pages and five final results; returns its real tokens."""
-    boto3.client("dynamodb").create_table(
-        TableName="races",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "raceKey", "AttributeType": "S"},
-            {"AttributeName": "score", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "ByScore",
-                "KeySchema": [
-                    {"AttributeName": "raceKey", "KeyType": "HASH"},
-                    {"AttributeName": "score", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_pk_sk_table("races", score_index="ByScore")
     for page in (0, 1):
         boto3.client("dynamodb").put_item(
             TableName="races",

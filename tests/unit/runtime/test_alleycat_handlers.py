@@ -28,6 +28,7 @@ from lambda_blueprints.testing import (
     kinesis_record,
     tumbling_window_event,
 )
+from tests.conftest import create_pk_sk_table
 
 START = 1_767_225_600.0
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/alleycat"
@@ -38,31 +39,7 @@ HANDLERS = (standings, final_results, publisher, api)
 @pytest.fixture
 def races(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName="races",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-                {"AttributeName": "raceKey", "AttributeType": "S"},
-                {"AttributeName": "score", "AttributeType": "N"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "ByScore",
-                    "KeySchema": [
-                        {"AttributeName": "raceKey", "KeyType": "HASH"},
-                        {"AttributeName": "score", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_pk_sk_table("races", score_index="ByScore")
         url = boto3.client("sqs").create_queue(QueueName="failures")["QueueUrl"]
         monkeypatch.setenv("RESULTS_TABLE_NAME", "races")
         monkeypatch.setenv("FAILURE_QUEUE_URL", url)

@@ -28,6 +28,7 @@ from lambda_blueprints.testing import (
     kinesis_record,
     tumbling_window_event,
 )
+from tests.conftest import create_pk_sk_table
 
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/alleycat"
 START = 1_767_225_600.0
@@ -74,18 +75,7 @@ LINES = [h for h in HOSTILE if not h[2].startswith("bike/")]
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A races table and a failure queue in moto; yields the queue URL."""
     with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName="races",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_pk_sk_table("races")
         url = boto3.client("sqs").create_queue(QueueName="failures")["QueueUrl"]
         monkeypatch.setenv("RESULTS_TABLE_NAME", "races")
         monkeypatch.setenv("FAILURE_QUEUE_URL", url)

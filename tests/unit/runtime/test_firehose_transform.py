@@ -262,3 +262,13 @@ def test_json_nested_past_the_limit_is_refused_whatever_the_parser_manages(level
 )
 def test_json_depth_counts_levels_of_objects_and_arrays(value: Any, depth: int) -> None:
     assert json_depth(value) == depth
+
+
+def test_json_depth_stops_at_the_first_level_past_its_limit() -> None:
+    deep: Any = []
+    for _ in range(50):
+        deep = [deep]
+
+    assert json_depth(deep) == 51
+    assert json_depth(deep, stop_above=3) == 4
+    assert json_depth([[[]]], stop_above=3) == 3

@@ -51,7 +51,7 @@ from decimal import Decimal, DecimalException
 from typing import Any
 
 from ..shared.failures import PoisonRecordError
-from ..shared.firehose import json_line, parse_json_object
+from ..shared.firehose import json_depth, json_line, parse_json_object
 from ..shared.numbers import dynamodb_number
 
 #: Highest second a message may carry (races last 300 s; one hour leaves room).
@@ -182,7 +182,8 @@ def read_message(
         what = "not a JSON object" if error.reason == "NOT_AN_OBJECT" else "not JSON"
         raise PoisonRecordError("MALFORMED_MESSAGE", f"{what}: {error.detail}") from error
     # Only a message with more brackets than the limit can nest deeper than it.
-    if data.count(b"[") + data.count(b"{") > MAX_NESTING and _depth(payload) > MAX_NESTING:
+    brackets = data.count(b"[") + data.count(b"{")
+    if brackets > MAX_NESTING and json_depth(payload, stop_above=MAX_NESTING) > MAX_NESTING:
         raise PoisonRecordError(
             "NESTING_TOO_DEEP", f"the message nests more than {MAX_NESTING} levels deep"
         )
@@ -202,25 +203,6 @@ def read_message(
             raise
         raise PoisonRecordError("MALFORMED_MESSAGE", f"not JSON: {error.detail}") from error
     return payload, message
-
-
-def _depth(value: Any) -> int:
-    """How deep objects and arrays nest in a parsed JSON value (no recursion)."""
-    deepest = 0
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, depth)
-        if deepest > MAX_NESTING:
-            return deepest
-        pending.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def message_from(payload: Mapping[str, Any]) -> RaceMessage:

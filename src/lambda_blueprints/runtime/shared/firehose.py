@@ -248,10 +248,12 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
     return value
 
 
-def json_depth(value: Any) -> int:
+def json_depth(value: Any, *, stop_above: int | None = None) -> int:
     """How deep objects and arrays nest in ``value`` (a scalar is 0, ``{}`` is 1).
 
-    Iterative, so it measures any depth a parser produced without recursing itself.
+    Iterative, so it measures any depth a parser produced without recursing itself. With
+    ``stop_above``, it returns as soon as it finds a level deeper than that (the depth it
+    returns is then only known to be more than ``stop_above``).
     """
     deepest = 0
     pending: list[tuple[Any, int]] = [(value, 1)]
@@ -264,6 +266,8 @@ def json_depth(value: Any) -> int:
         else:
             continue
         deepest = max(deepest, level)
+        if stop_above is not None and deepest > stop_above:
+            return deepest
         pending.extend((child, level + 1) for child in children)
     return deepest
 
