@@ -116,6 +116,7 @@ def test_the_final_invocation_writes_the_window_total(queue_url: str) -> None:
         "2026-01-01T00:00:00Z",
         "2026-01-01T00:00:30Z",
     )
+    assert (item["shardId"], item["part"]) == ("shardId-00000001-abc", "final")
 
 
 def test_kinesis_payloads_with_or_without_an_item_envelope_count(
@@ -282,6 +283,76 @@ def test_source_name_defaults_to_the_stream_name(queue_url: str) -> None:
     invoke(window([], state=carried("1", 1), is_final=True, event_source_arn=KINESIS_STREAM))
     (item,) = totals()
     assert item["pk"].startswith("order-events#sales#")
+
+
+def test_source_name_can_be_configured(queue_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_NAME", "shop")
+    invoke(window([], state=carried("1", 1), is_final=True, event_source_arn=TABLE_STREAM))
+    (item,) = totals()
+    assert item["pk"].startswith("shop#sales#")
+
+
+@pytest.mark.parametrize(
+    ("text", "places"),
+    [
+        ("0", 0),
+        ("0.000", 0),
+        ("100", 0),
+        ("1E+3", 0),
+        ("1.50", 1),
+        ("-0.000001", 6),
+        ("1.5E-3", 4),
+        ("12.3400E+1", 1),
+    ],
+)
+def test_decimal_places_count_the_digits_after_the_point_that_matter(
+    text: str, places: int
+) -> None:
+    assert handler._decimal_places(Decimal(text)) == places
+
+
+@pytest.mark.parametrize("places", ["0", "31"])
+def test_the_grid_takes_every_setting_from_0_to_31(
+    monkeypatch: pytest.MonkeyPatch, places: str
+) -> None:
+    monkeypatch.setenv("VALUE_DECIMAL_PLACES", places)
+    grid = handler.grid_from_environment()
+    assert grid.decimal_places == int(places)
+    assert grid.limit == Decimal(10) ** (31 - int(places))
+
+
+def test_with_no_decimal_places_whole_numbers_count_and_fractions_are_parked(
+    queue_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VALUE_DECIMAL_PLACES", "0")
+    response = invoke(
+        window(
+            [
+                kinesis_record({"sales": "1000"}, arrival_time=START + 1),
+                kinesis_record({"sales": "2.0"}, arrival_time=START + 1),
+                kinesis_record({"sales": "0.5"}, arrival_time=START + 1),
+            ]
+        )
+    )
+    state = aggregate(response)
+    assert (Decimal(state["total"]), state["count"]) == (1002, 2)
+    assert parked_reasons(queue_url) == ["VALUE_OUT_OF_RANGE"]
+
+
+@pytest.mark.parametrize("payload", [[1, 2], "sales", 5, None])
+def test_payloads_that_are_not_objects_are_parked(queue_url: str, payload: Any) -> None:
+    response = invoke(window([kinesis_record(json.dumps(payload).encode(), arrival_time=START)]))
+    assert aggregate(response) == {"total": "0", "count": 0}
+    assert parked_reasons(queue_url) == ["MISSING_VALUE"]
+
+
+def test_data_that_is_not_strict_base64_is_parked(queue_url: str) -> None:
+    record = kinesis_record({"sales": 1}, arrival_time=START)
+    # Lenient decoding would skip the stray characters and count the record.
+    record["kinesis"]["data"] = "*" + record["kinesis"]["data"]
+    response = invoke(window([record]))
+    assert aggregate(response) == {"total": "0", "count": 0}
+    assert parked_reasons(queue_url) == ["MALFORMED_RECORD"]
 
 
 def test_aggregators_of_other_attributes_sharing_a_table_write_other_items(
