@@ -34,6 +34,9 @@ def test_wheel_has_one_top_level_package(tmp_path: Path) -> None:
     assert "lambda_blueprints/py.typed" in names
     assert "lambda_blueprints/runtime/audit_trail/handler.py" in names
     assert not [n for n in names if "/tests/" in n or n.startswith(("tests/", "examples/"))]
+    # The license the metadata declares ships with it.
+    (license_file,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    assert b"Apache License" in zipfile.ZipFile(wheel).read(license_file)
 
 
 def test_runtime_and_testing_import_without_aws_cdk() -> None:

@@ -17,6 +17,7 @@ _EXPORTS = {
     "FirehoseArchive": "lambda_blueprints.constructs.firehose_archive",
     "IotTopicToKinesis": "lambda_blueprints.constructs.iot_topic_to_kinesis",
     "KinesisFanOut": "lambda_blueprints.constructs.kinesis_fan_out",
+    "LeaderboardApi": "lambda_blueprints.patterns.alleycat",
     "StreamCapacity": "lambda_blueprints.constructs.kinesis_fan_out",
     "StreamTrigger": "lambda_blueprints.constructs.stream_trigger",
     "TableAuditTrail": "lambda_blueprints.patterns.table_audit_trail",
@@ -29,6 +30,7 @@ __all__ = [
     "FirehoseArchive",
     "IotTopicToKinesis",
     "KinesisFanOut",
+    "LeaderboardApi",
     "StreamCapacity",
     "StreamTrigger",
     "TableAuditTrail",
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
     from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut, StreamCapacity
     from lambda_blueprints.constructs.stream_trigger import StreamTrigger
     from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
-    from lambda_blueprints.patterns.alleycat import AlleycatRacing
+    from lambda_blueprints.patterns.alleycat import AlleycatRacing, LeaderboardApi
     from lambda_blueprints.patterns.table_audit_trail import TableAuditTrail
 
 

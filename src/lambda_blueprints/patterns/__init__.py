@@ -1,5 +1,6 @@
 """The blog architectures, composed from the library's constructs."""
 
+from lambda_blueprints.patterns.alleycat import AlleycatRacing, LeaderboardApi
 from lambda_blueprints.patterns.table_audit_trail import TableAuditTrail
 
-__all__ = ["TableAuditTrail"]
+__all__ = ["AlleycatRacing", "LeaderboardApi", "TableAuditTrail"]
