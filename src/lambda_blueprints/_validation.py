@@ -65,6 +65,35 @@ def check_type(prop: str, value: object, expected: type | tuple[type, ...], exam
     )
 
 
+def check_types(*props: tuple[str, object, type | tuple[type, ...]]) -> None:
+    """:func:`check_type` for each ``(prop, value, expected)`` whose value is not None.
+
+    The example in each error is the usual way to make a value of the first expected type
+    (see :data:`EXAMPLES`), or the type's name.
+    """
+    for prop, value, expected in props:
+        if value is None:
+            continue
+        first = expected[0] if isinstance(expected, tuple) else expected
+        check_type(prop, value, expected, EXAMPLES.get(first.__name__, f"a {first.__name__}"))
+
+
+#: How a user writes a value of the CDK types that props take, by type name.
+EXAMPLES = {
+    "Duration": "Duration.seconds(60)",
+    "ITable": "dynamodb.Table(self, 'Table', ...) or dynamodb.Table.from_table_attributes(...)",
+    "IStream": "kinesis.Stream(self, 'Stream') or kinesis.Stream.from_stream_arn(...)",
+    "IStreamConsumer": "kinesis.StreamConsumer(self, 'Consumer', ...)",
+    "IFunction": "lambda_.Function(self, 'Function', ...)",
+    "IQueue": "sqs.Queue(self, 'Queue')",
+    "IKey": "kms.Key(self, 'Key', enable_key_rotation=True)",
+    "ITopic": "sns.Topic(self, 'Topic') or AlarmTopic(self, 'Alarms').topic",
+    "IBucket": "s3.Bucket(self, 'Bucket', ...)",
+    "Size": "Size.mebibytes(1)",
+    "RetentionDays": "logs.RetentionDays.ONE_MONTH",
+}
+
+
 def check_int_range(prop: str, value: int, low: int, high: int, *, fix: str = "") -> None:
     """Raise unless ``low <= value <= high`` (whole numbers)."""
     if _is_token(value):

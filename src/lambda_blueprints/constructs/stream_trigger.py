@@ -26,6 +26,7 @@ from lambda_blueprints._validation import (
     check_duration_range,
     check_int_range,
     check_type,
+    check_types,
 )
 
 #: Lambda allows 5 filters per event source mapping, 10 after a quota increase.
@@ -69,6 +70,8 @@ class StreamTrigger(Construct):
 
     The function receives ``FAILURE_QUEUE_URL`` and may send records it can never
     process to that queue itself, with a reason, instead of failing the batch for them.
+    An existing ``lambda_.Function`` given as ``function`` receives it too (an imported
+    function cannot: set it yourself), and ``sqs:SendMessage`` on the queue.
 
     Args:
         scope: The parent construct.
@@ -175,6 +178,21 @@ class StreamTrigger(Construct):
         iterator_age_alarm_threshold: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_types(
+            ("table", table, dynamodb.ITable),
+            ("stream", stream, kinesis.IStream),
+            ("consumer", consumer, kinesis.IStreamConsumer),
+            ("function", function, lambda_.IFunction),
+            ("timeout", timeout, Duration),
+            ("max_batching_window", max_batching_window, Duration),
+            ("max_record_age", max_record_age, Duration),
+            ("tumbling_window", tumbling_window, Duration),
+            ("stream_retention", stream_retention, Duration),
+            ("iterator_age_alarm_threshold", iterator_age_alarm_threshold, Duration),
+            ("on_failure_queue", on_failure_queue, sqs.IQueue),
+            ("encryption_key", encryption_key, kms.IKey),
+            ("alarm_topic", alarm_topic, sns.ITopic),
+        )
         if consumer is not None:
             if table is not None:
                 raise ValueError(
@@ -232,9 +250,10 @@ class StreamTrigger(Construct):
             )
             if self.table.table_stream_arn is None:
                 raise ValueError(
-                    "table has no stream (table_stream_arn is None). Enable a stream on the "
-                    "table (dynamo_stream=StreamViewType.NEW_AND_OLD_IMAGES) or import it with "
-                    "Table.from_table_attributes(..., table_stream_arn=...)."
+                    "table has no stream (table_stream_arn is None). Enable one on the "
+                    "table: dynamodb.Table(..., stream=StreamViewType.NEW_AND_OLD_IMAGES), or "
+                    "dynamodb.TableV2(..., dynamo_stream=StreamViewType.NEW_AND_OLD_IMAGES); "
+                    "or import it with Table.from_table_attributes(..., table_stream_arn=...)."
                 )
 
         #: The on-failure destination of the mapping.
@@ -259,15 +278,6 @@ class StreamTrigger(Construct):
                 environment=env,
                 log_retention=log_retention or _defaults.LOG_RETENTION,
                 encryption_key=encryption_key,
-                wildcard_resource_note=(
-                    ""
-                    if is_kinesis
-                    else "aws-cdk-lib's grant_stream_read always adds dynamodb:ListStreams "
-                    "on *, which Lambda's DynamoDB mappings list among the execution role's "
-                    "permissions; it lists the stream ARNs of the account in this Region and "
-                    "reads no record. DescribeStream, GetShardIterator and GetRecords are "
-                    "scoped to this table's stream."
-                ),
             )
             _defaults.acknowledge(
                 built,
@@ -277,6 +287,9 @@ class StreamTrigger(Construct):
                 "asynchronous dead-letter queue would never receive.",
             )
             function = built
+        elif isinstance(function, lambda_.Function):
+            # Your own function gets the same contract as a built one.
+            function.add_environment("FAILURE_QUEUE_URL", self.dead_letter_queue.queue_url)
         #: The triggered function.
         self.function: lambda_.IFunction = function
 
@@ -291,11 +304,11 @@ class StreamTrigger(Construct):
         if function.role is not None:
             if consumer is not None:
                 grants.append(consumer.grant_read(function))
-            grants.append(
-                stream.grant_read(function)
-                if stream is not None
-                else self.table.grant_stream_read(function)  # type: ignore[union-attr]
-            )
+            if stream is not None:
+                grants.append(stream.grant_read(function))
+            else:
+                assert self.table is not None  # noqa: S101 - set above for DynamoDB sources
+                grants += _grant_table_stream_read(self.table, function)
             grants += _grant_failure_destination(self.dead_letter_queue, function)
         else:
             Annotations.of(self).add_warning_v2(
@@ -305,6 +318,23 @@ class StreamTrigger(Construct):
                 "failure queue, or import it with Function.from_function_attributes(role=...).",
             )
 
+        #: The policy that lets the function list DynamoDB streams (None for Kinesis).
+        self.list_streams_policy: iam.Policy | None = None
+        if function.role is not None and stream is None:
+            self.list_streams_policy = iam.Policy(
+                self,
+                "ListStreamsPolicy",
+                roles=[function.role],
+                statements=[iam.PolicyStatement(actions=["dynamodb:ListStreams"], resources=["*"])],
+            )
+            _defaults.acknowledge(
+                self.list_streams_policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "dynamodb:ListStreams supports no resource-level permissions, and Lambda lists "
+                "it among the permissions a DynamoDB stream mapping's execution role needs. It "
+                "returns stream ARNs only and reads no record; this policy holds nothing else, "
+                "and DescribeStream, GetShardIterator and GetRecords name the table's stream.",
+            )
         #: The event source mapping.
         self.event_source_mapping = lambda_.EventSourceMapping(
             self,
@@ -331,6 +361,8 @@ class StreamTrigger(Construct):
         # The mapping validates its permissions when it is created: the policies first.
         for grant in grants:
             grant.apply_before(self.event_source_mapping)
+        if self.list_streams_policy is not None:
+            self.event_source_mapping.node.add_dependency(self.list_streams_policy)
 
         iterator_age = cloudwatch.Alarm(
             self,
@@ -386,6 +418,30 @@ def _grant_failure_destination(queue: sqs.IQueue, function: lambda_.IFunction) -
         grants.append(
             queue.encryption_master_key.grant(function, "kms:GenerateDataKey", "kms:Decrypt")
         )
+    return grants
+
+
+def _grant_table_stream_read(
+    table: dynamodb.ITable, function: lambda_.IFunction
+) -> list[iam.Grant]:
+    """Read access to the table's stream, named exactly (not Table.grant_stream_read).
+
+    aws-cdk-lib's grant adds ``dynamodb:ListStreams`` on ``*`` to the role's own policy,
+    where no acknowledgment can single it out; it goes to ``ListStreamsPolicy`` instead.
+    """
+    grants = [
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=[
+                "dynamodb:DescribeStream",
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+            ],
+            resource_arns=[table.table_stream_arn],  # type: ignore[list-item]
+        )
+    ]
+    if table.encryption_key is not None:
+        grants.append(table.encryption_key.grant_decrypt(function))
     return grants
 
 

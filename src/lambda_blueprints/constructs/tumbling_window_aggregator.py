@@ -18,7 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lambda_blueprints import _defaults
-from lambda_blueprints._validation import check_duration_range
+from lambda_blueprints._validation import check_duration_range, check_types
 from lambda_blueprints.constructs.stream_trigger import StreamTrigger
 
 
@@ -52,13 +52,15 @@ class TumblingWindowAggregator(Construct):
         construct_id: The construct id.
         window: Length of the tumbling windows, 1-900 s in whole seconds.
         table: A DynamoDB table with a stream, the source. Give this or ``stream``.
-        stream: A Kinesis data stream, the source. Give this or ``table``.
-        consumer: An enhanced fan-out consumer of ``stream`` to read through (e.g. from
-            ``KinesisFanOut.reserve(..., enhanced_fan_out=True)``).
+        stream: A Kinesis data stream, the source. Give this, ``consumer`` or ``table``.
+        consumer: An enhanced fan-out consumer to read through (e.g. from
+            ``KinesisFanOut.reserve(..., enhanced_fan_out=True)``); its stream is the
+            source, so ``stream`` may be left out.
         handler: Handler path in the runtime asset, e.g.
             ``runtime.window_totals.handler.lambda_handler``. Or give ``function``.
-        function: An existing function; its role gets the permissions, but it does not
-            receive ``RESULTS_TABLE_NAME``: configure that yourself.
+        function: An existing function; its role gets the permissions, and a
+            ``lambda_.Function`` receives ``RESULTS_TABLE_NAME`` and ``FAILURE_QUEUE_URL``
+            (an imported function cannot: set them yourself).
         results_table: An existing table for the results (string keys ``pk``, ``sk``).
         environment: Extra environment variables of the built function.
         service_name: ``POWERTOOLS_SERVICE_NAME`` of the built function. Defaults to the
@@ -119,10 +121,20 @@ class TumblingWindowAggregator(Construct):
             900,
             fix="Lambda tumbling windows last at most 15 minutes.",
         )
-        if table is None and stream is None:
+        check_types(
+            ("table", table, dynamodb.ITable),
+            ("stream", stream, kinesis.IStream),
+            ("consumer", consumer, kinesis.IStreamConsumer),
+            ("function", function, lambda_.IFunction),
+            ("results_table", results_table, dynamodb.ITable),
+            ("encryption_key", encryption_key, kms.IKey),
+            ("alarm_topic", alarm_topic, sns.ITopic),
+        )
+        if table is None and stream is None and consumer is None:
             raise ValueError(
                 "table=None and stream=None: give the stream to aggregate, a DynamoDB table "
-                "with a stream (table=) or a Kinesis data stream (stream=)."
+                "with a stream (table=), a Kinesis data stream (stream=) or an enhanced "
+                "fan-out consumer of one (consumer=)."
             )
 
         #: The table the aggregates are written to.
@@ -165,6 +177,9 @@ class TumblingWindowAggregator(Construct):
         )
         #: The aggregating function.
         self.function: lambda_.IFunction = self.trigger.function
+        if function is not None and isinstance(function, lambda_.Function):
+            # Your own function finds the results table as a built one does.
+            function.add_environment("RESULTS_TABLE_NAME", self.results_table.table_name)
         #: Where batches that failed past their retries, and unusable records, are kept.
         self.dead_letter_queue: sqs.IQueue = self.trigger.dead_letter_queue
         #: The trigger's alarms, by role.

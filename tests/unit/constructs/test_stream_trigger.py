@@ -137,7 +137,13 @@ def test_function_has_the_library_baseline(new_stack: NewStack) -> None:
 def test_role_reads_only_its_stream_and_sends_only_to_its_queue(new_stack: NewStack) -> None:
     stack = new_stack()
     StreamTrigger(stack, "Trigger", handler=HANDLER)
-    (policy,) = template_of(stack).find_resources("AWS::IAM::Policy").values()
+    policies = template_of(stack).find_resources("AWS::IAM::Policy")
+    (policy,) = [p for name, p in policies.items() if not name.startswith("TriggerListStreams")]
+    # ListStreams, which names no resource, sits alone in a policy of its own.
+    (list_streams,) = [p for name, p in policies.items() if name.startswith("TriggerListStreams")]
+    assert list_streams["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "dynamodb:ListStreams", "Effect": "Allow", "Resource": "*"}
+    ]
     resource_of: dict[str, Any] = {}
     for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
         actions = statement["Action"]
@@ -150,11 +156,50 @@ def test_role_reads_only_its_stream_and_sends_only_to_its_queue(new_stack: NewSt
         assert resource_of[f"sqs:{action}"]["Fn::GetAtt"][0].startswith("TriggerDeadLetterQueue")
     # Only actions without resource-level permissions may name every resource.
     assert sorted(a for a, r in resource_of.items() if r == "*") == [
-        "dynamodb:ListStreams",
         "xray:PutTelemetryRecords",
         "xray:PutTraceSegments",
     ]
-    assert len(resource_of) == 11
+    assert len(resource_of) == 10
+
+
+def test_your_own_function_gets_the_queue_and_no_wildcard_it_did_not_ask_for(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    table = dynamodb.Table(
+        stack,
+        "Orders",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+    )
+    mine = lambda_.Function(
+        stack,
+        "Mine",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+    )
+    trigger = StreamTrigger(stack, "Trigger", table=table, function=mine)
+    template = template_of(stack)
+
+    variables = template.find_resources("AWS::Lambda::Function")[
+        stack.get_logical_id(mine.node.default_child)  # type: ignore[arg-type]
+    ]["Properties"]["Environment"]["Variables"]
+    assert variables["FAILURE_QUEUE_URL"] == {
+        "Ref": stack.get_logical_id(trigger.dead_letter_queue.node.default_child)  # type: ignore[arg-type]
+    }
+    # The role's own policy names the stream; ListStreams sits in the construct's policy,
+    # whose acknowledgment covers nothing of the user's.
+    (own,) = [
+        p
+        for name, p in template.find_resources("AWS::IAM::Policy").items()
+        if name.startswith("MineServiceRoleDefaultPolicy")
+    ]
+    assert "*" not in [s["Resource"] for s in own["Properties"]["PolicyDocument"]["Statement"]]
+    assert trigger.list_streams_policy is not None
+    # The user's function has findings of its own (managed policy, runtime, ...), but no
+    # wildcard: the library added none without an acknowledgment of its own.
+    assert not [f for f in nag_findings(stack) if f.startswith("AwsSolutions-IAM5")]
 
 
 def test_failure_queue_is_encrypted_tls_only_and_kept(new_stack: NewStack) -> None:
@@ -565,8 +610,60 @@ def test_fails_when_table_props_come_with_an_existing_source(
 def test_fails_when_the_table_has_no_stream(new_stack: NewStack) -> None:
     stack = new_stack()
     table = dynamodb.Table.from_table_name(stack, "Plain", "plain")
-    with pytest.raises(ValueError, match=r"table has no stream"):
+    with pytest.raises(ValueError, match=r"table has no stream") as caught:
         StreamTrigger(stack, "Trigger", table=table, handler=HANDLER)
+    # The prop of each table class: stream= for Table, dynamo_stream= for TableV2.
+    assert "dynamodb.Table(..., stream=StreamViewType" in str(caught.value)
+    assert "dynamodb.TableV2(..., dynamo_stream=StreamViewType" in str(caught.value)
+
+
+def test_a_kinesis_stream_given_as_the_table_is_a_type_error(new_stack: NewStack) -> None:
+    stack = new_stack()
+    stream = kinesis.Stream(stack, "Orders")
+    with pytest.raises(TypeError, match=r"table=.* is a Stream, not a ITable\. Pass e\.g\. "):
+        StreamTrigger(stack, "Trigger", table=stream, handler=HANDLER)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "expected"),
+    [
+        ("stream", "orders", "IStream"),
+        ("function", "orders-fn", "IFunction"),
+        ("timeout", 30, "Duration"),
+        ("tumbling_window", 60, "Duration"),
+        ("on_failure_queue", "arn:aws:sqs:us-east-1:123456789012:q", "IQueue"),
+        ("encryption_key", "alias/mine", "IKey"),
+        ("alarm_topic", "arn:aws:sns:us-east-1:123456789012:t", "ITopic"),
+    ],
+)
+def test_a_value_of_the_wrong_type_names_the_prop_and_the_type(
+    new_stack: NewStack, prop: str, value: object, expected: str
+) -> None:
+    stack = new_stack()
+    with pytest.raises(TypeError, match=rf"^{prop}=.* is a \w+, not a {expected}\. Pass e\.g\."):
+        StreamTrigger(stack, "Trigger", handler=HANDLER, **{prop: value})
+
+
+def test_imported_resources_pass_the_type_checks(new_stack: NewStack) -> None:
+    stack = new_stack()
+    StreamTrigger(
+        stack,
+        "Trigger",
+        stream=kinesis.Stream.from_stream_arn(
+            stack, "Orders", "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+        ),
+        function=lambda_.Function.from_function_arn(
+            stack, "Fn", "arn:aws:lambda:us-east-1:123456789012:function:orders"
+        ),
+        alarm_topic=sns.Topic.from_topic_arn(
+            stack, "Alarms", "arn:aws:sns:us-east-1:123456789012:alarms"
+        ),
+        encryption_key=kms.Key.from_key_arn(
+            stack,
+            "Key",
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ),
+    )
 
 
 def test_fails_when_stream_retention_is_given_for_dynamodb(new_stack: NewStack) -> None:

@@ -230,6 +230,64 @@ def test_fails_when_the_window_is_outside_lambda_limits(
         )
 
 
+def test_a_consumer_alone_is_a_source(new_stack: NewStack) -> None:
+    stack = new_stack()
+    consumer = kinesis.StreamConsumer(
+        stack, "Consumer", stream=source(stack), stream_consumer_name="totals"
+    )
+    TumblingWindowAggregator(
+        stack, "Totals", consumer=consumer, window=Duration.seconds(30), handler=HANDLER
+    )
+
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [Match.string_like_regexp("Consumer"), "ConsumerARN"]},
+            "TumblingWindowInSeconds": 30,
+        },
+    )
+
+
+def test_a_window_that_is_a_bare_number_is_a_type_error(new_stack: NewStack) -> None:
+    stack = new_stack()
+    with pytest.raises(TypeError, match=r"^window=60 is a int, not a Duration\. Pass e\.g\."):
+        TumblingWindowAggregator(
+            stack,
+            "Totals",
+            stream=source(stack),
+            window=60,
+            handler=HANDLER,  # type: ignore[arg-type]
+        )
+
+
+def test_your_own_function_finds_the_results_table_and_failure_queue(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    mine = lambda_.Function(
+        stack,
+        "Mine",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+    )
+    totals = TumblingWindowAggregator(
+        stack, "Totals", stream=source(stack), window=Duration.seconds(30), function=mine
+    )
+
+    variables = Template.from_stack(stack).find_resources("AWS::Lambda::Function")[
+        stack.get_logical_id(mine.node.default_child)  # type: ignore[arg-type]
+    ]["Properties"]["Environment"]["Variables"]
+    assert variables == {
+        "RESULTS_TABLE_NAME": {
+            "Ref": stack.get_logical_id(totals.results_table.node.default_child)  # type: ignore[arg-type]
+        },
+        "FAILURE_QUEUE_URL": {
+            "Ref": stack.get_logical_id(totals.dead_letter_queue.node.default_child)  # type: ignore[arg-type]
+        },
+    }
+
+
 def test_fails_without_a_source(new_stack: NewStack) -> None:
     with pytest.raises(ValueError, match=r"table=None and stream=None"):
         TumblingWindowAggregator(

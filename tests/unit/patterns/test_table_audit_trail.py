@@ -67,7 +67,8 @@ def test_audit_table_has_string_keys_ttl_and_recovery(new_stack: NewStack) -> No
 def test_function_may_only_put_audit_items(new_stack: NewStack) -> None:
     stack = new_stack()
     trail = TableAuditTrail(stack, "Audit", table=users_table(stack))
-    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    (policy,) = [p for name, p in policies.items() if "ListStreams" not in name]
     audit_id = stack.get_logical_id(trail.audit_table.node.default_child)  # type: ignore[arg-type]
     on_audit_table = [
         s["Action"]
