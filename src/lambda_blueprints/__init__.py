@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "AlarmTopic": "lambda_blueprints.constructs.alarm_topic",
     "AlleycatRacing": "lambda_blueprints.patterns.alleycat",
+    "ConsumerOptions": "lambda_blueprints.constructs.kinesis_fan_out",
     "FirehoseArchive": "lambda_blueprints.constructs.firehose_archive",
     "IotTopicToKinesis": "lambda_blueprints.constructs.iot_topic_to_kinesis",
     "KinesisFanOut": "lambda_blueprints.constructs.kinesis_fan_out",
@@ -27,6 +28,7 @@ _EXPORTS = {
 __all__ = [
     "AlarmTopic",
     "AlleycatRacing",
+    "ConsumerOptions",
     "FirehoseArchive",
     "IotTopicToKinesis",
     "KinesisFanOut",
@@ -42,7 +44,11 @@ if TYPE_CHECKING:
     from lambda_blueprints.constructs.alarm_topic import AlarmTopic
     from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
     from lambda_blueprints.constructs.iot_topic_to_kinesis import IotTopicToKinesis
-    from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut, StreamCapacity
+    from lambda_blueprints.constructs.kinesis_fan_out import (
+        ConsumerOptions,
+        KinesisFanOut,
+        StreamCapacity,
+    )
     from lambda_blueprints.constructs.stream_trigger import StreamTrigger
     from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
     from lambda_blueprints.patterns.alleycat import AlleycatRacing, LeaderboardApi

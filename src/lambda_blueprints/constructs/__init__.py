@@ -3,12 +3,17 @@
 from lambda_blueprints.constructs.alarm_topic import AlarmTopic
 from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
 from lambda_blueprints.constructs.iot_topic_to_kinesis import IotTopicToKinesis
-from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut, StreamCapacity
+from lambda_blueprints.constructs.kinesis_fan_out import (
+    ConsumerOptions,
+    KinesisFanOut,
+    StreamCapacity,
+)
 from lambda_blueprints.constructs.stream_trigger import StreamTrigger
 from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
 
 __all__ = [
     "AlarmTopic",
+    "ConsumerOptions",
     "FirehoseArchive",
     "IotTopicToKinesis",
     "KinesisFanOut",

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from aws_cdk import Annotations, Duration, Names, RemovalPolicy, Size, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lambda_blueprints import _defaults
-from lambda_blueprints._validation import check_int_range
+from lambda_blueprints._validation import check_int_range, check_types
 from lambda_blueprints.constructs.stream_trigger import StreamTrigger
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -152,6 +160,38 @@ def shards_for(records_per_second: int, record_bytes: int) -> int:
     )
 
 
+class ConsumerOptions(TypedDict, total=False):
+    """The :class:`StreamTrigger` props :meth:`KinesisFanOut.add_consumer` passes on.
+
+    The stream, the consumer, the stream's retention and the alarm topic are the fan-out's
+    own; everything else is the trigger's (see :class:`StreamTrigger` for each).
+    """
+
+    function: lambda_.IFunction | None
+    handler: str | None
+    service_name: str | None
+    environment: Mapping[str, str] | None
+    memory_size: int | None
+    timeout: Duration | None
+    log_retention: logs.RetentionDays | None
+    batch_size: int
+    max_batching_window: Duration | None
+    starting_position: lambda_.StartingPosition
+    starting_position_timestamp: datetime | None
+    filters: Sequence[Mapping[str, Any]] | None
+    bisect_batch_on_error: bool
+    report_batch_item_failures: bool
+    retry_attempts: int | None
+    max_record_age: Duration | None
+    parallelization_factor: int
+    tumbling_window: Duration | None
+    metrics: bool
+    enabled: bool
+    on_failure_queue: sqs.IQueue | None
+    encryption_key: kms.IKey | None
+    iterator_age_alarm_threshold: Duration | None
+
+
 class KinesisFanOut(Construct):
     """A Kinesis data stream sized for its load, and the functions that consume it.
 
@@ -165,8 +205,12 @@ class KinesisFanOut(Construct):
     stream cannot carry is a synth-time error with the numbers; :attr:`capacity` summarizes
     what the stream carries.
 
+    Or give an existing ``stream`` (say its ``shard_count`` or ``on_demand``, and its
+    ``retention``, for the same checks and alarms): the construct then adds consumers,
+    capacity checks and alarms to it and creates no stream.
+
     Resources defined:
-        * ``Stream``: the data stream.
+        * ``Stream``: the data stream (unless ``stream`` is given).
         * For each consumer: a :class:`StreamTrigger`.
         * For each enhanced fan-out consumer (:meth:`add_consumer` or :meth:`reserve`):
           ``<id>Registration/Consumer``, the registered consumer, and
@@ -208,6 +252,10 @@ class KinesisFanOut(Construct):
         alarm_topic: SNS topic for every alarm, the consumers' included.
         removal_policy: What happens to the stream when it leaves the stack. Defaults to
             ``RETAIN``.
+        stream: An existing stream to fan out instead of a new one. ``encryption_key``
+            and ``removal_policy`` belong to the stream then; ``shard_count``,
+            ``on_demand`` and ``retention`` describe it. Without ``shard_count`` or
+            ``on_demand``, read capacity is not checked against the load.
 
     Raises:
         ValueError: When the stream cannot carry the declared load, or props are out of
@@ -227,8 +275,21 @@ class KinesisFanOut(Construct):
         encryption_key: kms.IKey | None = None,
         alarm_topic: sns.ITopic | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        stream: kinesis.IStream | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_types(
+            ("stream", stream, kinesis.IStream),
+            ("average_record_size", average_record_size, Size),
+            ("retention", retention, Duration),
+            ("encryption_key", encryption_key, kms.IKey),
+            ("alarm_topic", alarm_topic, sns.ITopic),
+        )
+        if stream is not None and encryption_key is not None:
+            raise ValueError(
+                "encryption_key applies to the stream this construct creates, but an existing "
+                "stream was given: its encryption is its own. Remove encryption_key."
+            )
         record_bytes = _check_load(records_per_second, average_record_size)
         _check_retention(retention)
         if on_demand and shard_count is not None:
@@ -240,7 +301,7 @@ class KinesisFanOut(Construct):
         if on_demand:
             if records_per_second is not None and record_bytes is not None:
                 self._check_on_demand_load(records_per_second, record_bytes, region)
-        else:
+        elif stream is None or shard_count is not None:
             shard_count = _check_shards(shard_count, records_per_second, record_bytes)
             self._warn_above_shard_quota(shard_count, region)
         self._retention = retention
@@ -251,7 +312,14 @@ class KinesisFanOut(Construct):
         self._record_bytes = record_bytes
         self._shards = None if on_demand else shard_count
 
-        #: The data stream.
+        if stream is not None:
+            #: The data stream.
+            self.stream: kinesis.IStream = stream
+            #: The consumers added with :meth:`add_consumer`, by construct id.
+            self.consumers: dict[str, StreamTrigger] = {}
+            #: The stream's alarms, by role (see below).
+            self.alarms: dict[str, cloudwatch.Alarm] = self._stream_alarms()
+            return
         self.stream = kinesis.Stream(
             self,
             "Stream",
@@ -273,12 +341,11 @@ class KinesisFanOut(Construct):
                 "The stream is encrypted with the customer managed key the user gave "
                 "(encryption_key): their key policy and rotation, not the aws/kinesis key.",
             )
-        #: The consumers added with :meth:`add_consumer`, by construct id.
-        self.consumers: dict[str, StreamTrigger] = {}
+        self.consumers = {}
         #: The stream's alarms, by role: ``iterator_age``, ``write_throttles``,
         #: ``read_throttles``, and ``consumer_lag:<construct id>`` for each enhanced
         #: fan-out consumer.
-        self.alarms: dict[str, cloudwatch.Alarm] = self._stream_alarms()
+        self.alarms = self._stream_alarms()
 
     @property
     def retention(self) -> Duration:
@@ -297,7 +364,11 @@ class KinesisFanOut(Construct):
         )
 
     def add_consumer(
-        self, construct_id: str, *, enhanced_fan_out: bool = False, **trigger_props: Any
+        self,
+        construct_id: str,
+        *,
+        enhanced_fan_out: bool = False,
+        **trigger_props: Unpack[ConsumerOptions],
     ) -> StreamTrigger:
         """Add a function that consumes the stream; return its :class:`StreamTrigger`.
 
@@ -306,13 +377,20 @@ class KinesisFanOut(Construct):
             enhanced_fan_out: Register an enhanced fan-out consumer (dedicated 2 MiB/s per
                 shard, records pushed) instead of polling the shared throughput; it gets a
                 lag alarm (see :meth:`reserve`).
-            **trigger_props: :class:`StreamTrigger` props (``handler`` or ``function``,
-                batch size, retries, window...). The stream, its retention and the alarm
-                topic are set here.
+            **trigger_props: :class:`StreamTrigger` props (:class:`ConsumerOptions`:
+                ``handler`` or ``function``, batch size, retries, window...). The stream,
+                its retention and the alarm topic are set here.
 
         Raises:
             ValueError: When the stream has no room for another consumer of that kind.
         """
+        unknown = sorted(set(trigger_props) - set(ConsumerOptions.__annotations__))
+        if unknown:
+            raise TypeError(
+                f"add_consumer({construct_id!r}) got {', '.join(unknown)}, which "
+                "StreamTrigger does not take here; the consumer options are "
+                f"{', '.join(sorted(ConsumerOptions.__annotations__))}."
+            )
         consumer = self.reserve(construct_id, enhanced_fan_out=enhanced_fan_out)
         trigger = StreamTrigger(
             self,

@@ -11,6 +11,8 @@ from typing import Any
 import boto3
 import pytest
 from aws_cdk import App, DefaultStackSynthesizer, Duration, Environment, Size, Stack
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Annotations, Match, Template
@@ -484,3 +486,72 @@ def test_both_kinds_of_consumer_get_every_record_on_the_local_cloud() -> None:
             ]
             assert len(records) == 40
             assert {r["eventSourceARN"] for r in records} == {stream_arn}
+
+
+def test_an_existing_stream_gets_consumers_checks_and_alarms_but_no_new_stream(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    existing = kinesis.Stream.from_stream_arn(
+        stack, "Orders", "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+    )
+    fan_out = KinesisFanOut(
+        stack,
+        "Fan",
+        stream=existing,
+        shard_count=1,
+        records_per_second=700,
+        average_record_size=Size.kibibytes(1),
+        retention=Duration.hours(48),
+    )
+    fan_out.add_consumer("Live", enhanced_fan_out=True, handler=HANDLER)
+    fan_out.add_consumer("Audit", handler=HANDLER)
+    template = Template.from_stack(stack)
+
+    assert fan_out.stream is existing
+    template.resource_count_is("AWS::Kinesis::Stream", 0)
+    template.has_resource_properties(
+        "AWS::Kinesis::StreamConsumer",
+        {"StreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/orders"},
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {"EventSourceArn": "arn:aws:kinesis:us-east-1:123456789012:stream/orders"},
+    )
+    assert {"iterator_age", "write_throttles", "read_throttles", "consumer_lag:Live"} <= set(
+        fan_out.alarms
+    )
+    # The declared shards still bound the shared reads: 2 x 700 KiB/s fit 2 MiB/s, 3 do not.
+    fan_out.add_consumer("Two", handler=HANDLER)
+    with pytest.raises(ValueError, match=r"add_consumer\('Three'\) would make 3 standard"):
+        fan_out.add_consumer("Three", handler=HANDLER)
+
+
+def test_an_existing_stream_keeps_its_own_encryption(new_stack: NewStack) -> None:
+    stack = new_stack()
+    existing = kinesis.Stream(stack, "Orders")
+    with pytest.raises(ValueError, match=r"encryption_key applies to the stream this construct"):
+        KinesisFanOut(
+            stack,
+            "Fan",
+            stream=existing,
+            encryption_key=kms.Key(stack, "Key", enable_key_rotation=True),
+        )
+
+
+def test_an_existing_stream_without_its_shards_skips_the_read_capacity_check(
+    new_stack: NewStack,
+) -> None:
+    stack = new_stack()
+    fan_out = KinesisFanOut(stack, "Fan", stream=kinesis.Stream(stack, "Orders"))
+    for name in ("One", "Two", "Three"):
+        fan_out.add_consumer(name, handler=HANDLER)
+    assert fan_out.capacity.shards is None
+
+
+def test_a_misspelt_consumer_option_is_a_type_error_naming_it(new_stack: NewStack) -> None:
+    stack = new_stack()
+    fan_out = KinesisFanOut(stack, "Race", shard_count=1)
+    with pytest.raises(TypeError, match=r"add_consumer\('Live'\) got batchsize, which"):
+        fan_out.add_consumer("Live", handler=HANDLER, batchsize=10)  # type: ignore[call-arg]
+    assert fan_out.capacity.shared_consumers == 0
