@@ -134,6 +134,8 @@ class StreamTrigger(Construct):
             iterator-age alarm. Kinesis only. Defaults to 24 hours.
         iterator_age_alarm_threshold: Iterator age that raises the alarm. Defaults to half
             of the stream retention or of ``max_record_age``, whichever is shorter.
+        alarms: Create the alarms. Defaults to True; with False, :attr:`alarms` is empty
+            and the ``metric_*`` methods give the same metrics for alarms of your own.
 
     Raises:
         ValueError: When a prop is outside its AWS limit or props contradict each other.
@@ -176,6 +178,7 @@ class StreamTrigger(Construct):
         alarm_topic: sns.ITopic | None = None,
         stream_retention: Duration | None = None,
         iterator_age_alarm_threshold: Duration | None = None,
+        alarms: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         check_types(
@@ -364,33 +367,97 @@ class StreamTrigger(Construct):
         if self.list_streams_policy is not None:
             self.event_source_mapping.node.add_dependency(self.list_streams_policy)
 
-        iterator_age = cloudwatch.Alarm(
-            self,
-            "IteratorAgeAlarm",
-            alarm_description=(
-                "Records wait too long before the function processes them; at the stream "
-                "retention or max record age they leave the stream unprocessed."
-            ),
-            metric=function.metric("IteratorAge", statistic="Maximum", period=Duration.minutes(1)),
-            threshold=alarm_threshold.to_milliseconds(),
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
         #: The alarms, by role: ``errors``, ``throttles``, ``iterator_age``,
-        #: ``dead_letter_queue_depth``.
-        self.alarms: dict[str, cloudwatch.Alarm] = {
-            **_defaults.function_alarms(self, function, topic=alarm_topic),
-            "iterator_age": _defaults.add_alarm_action(iterator_age, alarm_topic),
-            "dead_letter_queue_depth": _defaults.queue_depth_alarm(
+        #: ``dead_letter_queue_depth`` (empty with ``alarms=False``).
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        if alarms:
+            self.alarms = self._alarms(alarm_threshold, alarm_topic)
+
+    def _alarms(
+        self, iterator_age_threshold: Duration, topic: sns.ITopic | None
+    ) -> dict[str, cloudwatch.Alarm]:
+        def alarm(
+            construct_id: str, description: str, metric: cloudwatch.IMetric, threshold: float
+        ) -> cloudwatch.Alarm:
+            made = cloudwatch.Alarm(
                 self,
+                construct_id,
+                alarm_description=description,
+                metric=metric,
+                threshold=threshold,
+                evaluation_periods=1,
+                comparison_operator=(
+                    cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+                ),
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            return _defaults.add_alarm_action(made, topic)
+
+        return {
+            "errors": alarm(
+                "ErrorsAlarm",
+                "The function raised errors: whole batches failed and are retried.",
+                self.metric_errors(),
+                1,
+            ),
+            "throttles": alarm(
+                "ThrottlesAlarm",
+                "Invocations of the function were throttled.",
+                self.metric_throttles(),
+                1,
+            ),
+            "iterator_age": alarm(
+                "IteratorAgeAlarm",
+                "Records wait too long before the function processes them; at the stream "
+                "retention or max record age they leave the stream unprocessed.",
+                self.metric_iterator_age(),
+                iterator_age_threshold.to_milliseconds(),
+            ),
+            "dead_letter_queue_depth": alarm(
                 "DeadLetterQueueDepthAlarm",
-                self.dead_letter_queue,
-                topic=alarm_topic,
-                description="Stream records could not be processed and were sent to the "
-                "failure queue; inspect and replay them.",
+                "Stream records could not be processed and were sent to the failure queue; "
+                "inspect and replay them.",
+                self.metric_dead_letter_queue_depth(),
+                1,
             ),
         }
+
+    def metric_errors(
+        self, *, period: Duration | None = None, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        """The function's ``Errors``: invocations that raised, so whole batches are retried.
+
+        The ``errors`` alarm's metric (1-minute sums unless told otherwise).
+        """
+        return self.function.metric_errors(
+            period=period or Duration.minutes(1), statistic=statistic
+        )
+
+    def metric_throttles(
+        self, *, period: Duration | None = None, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        """The function's ``Throttles``: batches Lambda could not invoke it for (retried)."""
+        return self.function.metric_throttles(
+            period=period or Duration.minutes(1), statistic=statistic
+        )
+
+    def metric_iterator_age(
+        self, *, period: Duration | None = None, statistic: str = "Maximum"
+    ) -> cloudwatch.Metric:
+        """The function's ``IteratorAge`` (milliseconds): how old the records it gets are."""
+        return self.function.metric(
+            "IteratorAge",
+            period=period or Duration.minutes(1),
+            statistic=statistic,
+        )
+
+    def metric_dead_letter_queue_depth(
+        self, *, period: Duration | None = None, statistic: str = "Maximum"
+    ) -> cloudwatch.Metric:
+        """Records waiting in the failure queue (``ApproximateNumberOfMessagesVisible``)."""
+        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=period or Duration.minutes(1), statistic=statistic
+        )
 
 
 @jsii.implements(lambda_.IEventSourceDlq)

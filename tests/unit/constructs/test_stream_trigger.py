@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
@@ -741,3 +742,34 @@ def test_function_imported_with_its_role_is_granted(new_stack: NewStack) -> None
             },
         },
     )
+
+
+def test_the_metric_methods_give_the_metrics_the_alarms_watch(new_stack: NewStack) -> None:
+    stack = new_stack()
+    trigger = StreamTrigger(stack, "Trigger", handler=HANDLER)
+
+    for role, metric in (
+        ("errors", trigger.metric_errors()),
+        ("throttles", trigger.metric_throttles()),
+        ("iterator_age", trigger.metric_iterator_age()),
+        ("dead_letter_queue_depth", trigger.metric_dead_letter_queue_depth()),
+    ):
+        watched = trigger.alarms[role].metric
+        assert isinstance(watched, cloudwatch.Metric)
+        assert (metric.namespace, metric.metric_name, metric.statistic) == (
+            watched.namespace,
+            watched.metric_name,
+            watched.statistic,
+        )
+        assert stack.resolve(metric.dimensions) == stack.resolve(watched.dimensions)
+    assert trigger.metric_iterator_age().metric_name == "IteratorAge"
+    assert trigger.metric_errors(period=Duration.minutes(5)).period.to_minutes() == 5
+
+
+def test_alarms_can_be_left_out(new_stack: NewStack) -> None:
+    stack = new_stack()
+    trigger = StreamTrigger(stack, "Trigger", handler=HANDLER, alarms=False)
+
+    template_of(stack).resource_count_is("AWS::CloudWatch::Alarm", 0)
+    assert trigger.alarms == {}
+    assert trigger.metric_errors().metric_name == "Errors"
