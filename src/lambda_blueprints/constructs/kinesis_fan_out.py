@@ -308,6 +308,7 @@ class KinesisFanOut(Construct):
         self._alarm_topic = alarm_topic
         self._shared = 0
         self._registrations: list[kinesis.CfnStreamConsumer] = []
+        self._consumer_names: dict[str, str] = {}
         self._records_per_second = records_per_second
         self._record_bytes = record_bytes
         self._shards = None if on_demand else shard_count
@@ -429,6 +430,7 @@ class KinesisFanOut(Construct):
                 )
             consumer_scope = Construct(self, f"{construct_id}Registration")
             consumer_name = Names.unique_resource_name(consumer_scope, max_length=128)
+            self._consumer_names[construct_id] = consumer_name
             consumer = kinesis.StreamConsumer(
                 consumer_scope,
                 "Consumer",
@@ -537,22 +539,68 @@ class KinesisFanOut(Construct):
             "LagAlarm",
             alarm_description=f"The enhanced fan-out consumer {consumer_name} falls behind: "
             "the last record pushed to it is older than half the stream's retention.",
-            metric=cloudwatch.Metric(
-                namespace="AWS/Kinesis",
-                metric_name="SubscribeToShardEvent.MillisBehindLatest",
-                dimensions_map={
-                    "StreamName": self.stream.stream_name,
-                    "ConsumerName": consumer_name,
-                },
-                statistic="Maximum",
-                period=Duration.minutes(1),
-            ),
+            metric=self._consumer_lag(consumer_name),
             threshold=self._retention.to_seconds() // 2 * 1000,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         return _defaults.add_alarm_action(alarm, self._alarm_topic)
+
+    def _consumer_lag(
+        self, consumer_name: str, period: Duration | None = None, statistic: str = "Maximum"
+    ) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/Kinesis",
+            metric_name="SubscribeToShardEvent.MillisBehindLatest",
+            dimensions_map={"StreamName": self.stream.stream_name, "ConsumerName": consumer_name},
+            statistic=statistic,
+            period=period or Duration.minutes(1),
+        )
+
+    def metric_consumer_lag(
+        self, construct_id: str, *, period: Duration | None = None, statistic: str = "Maximum"
+    ) -> cloudwatch.Metric:
+        """How far behind an enhanced fan-out consumer is (milliseconds).
+
+        ``SubscribeToShardEvent.MillisBehindLatest`` of the consumer registered as
+        ``construct_id`` (:meth:`add_consumer` or :meth:`reserve`), the metric of its
+        ``consumer_lag:<construct_id>`` alarm.
+
+        Raises:
+            KeyError: When no enhanced fan-out consumer has that construct id.
+        """
+        name = self._consumer_names.get(construct_id)
+        if name is None:
+            raise KeyError(f"no enhanced fan-out consumer {construct_id!r} on this stream")
+        return self._consumer_lag(name, period, statistic)
+
+    def metric_iterator_age(
+        self, *, period: Duration | None = None, statistic: str = "Maximum"
+    ) -> cloudwatch.Metric:
+        """Age of the oldest record standard consumers have not read (milliseconds).
+
+        ``GetRecords.IteratorAgeMilliseconds``, the ``iterator_age`` alarm's metric.
+        """
+        return self.stream.metric_get_records_iterator_age_milliseconds(
+            statistic=statistic, period=period or Duration.minutes(1)
+        )
+
+    def metric_write_throttles(
+        self, *, period: Duration | None = None, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        """Writes refused for want of shard capacity (``WriteProvisionedThroughputExceeded``)."""
+        return self.stream.metric_write_provisioned_throughput_exceeded(
+            statistic=statistic, period=period or Duration.minutes(1)
+        )
+
+    def metric_read_throttles(
+        self, *, period: Duration | None = None, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        """Reads refused for want of shard capacity (``ReadProvisionedThroughputExceeded``)."""
+        return self.stream.metric_read_provisioned_throughput_exceeded(
+            statistic=statistic, period=period or Duration.minutes(1)
+        )
 
     def _stream_alarms(self) -> dict[str, cloudwatch.Alarm]:
         half_retention = self._retention.to_seconds() // 2
@@ -561,9 +609,7 @@ class KinesisFanOut(Construct):
             "IteratorAgeAlarm",
             alarm_description="Standard consumers fall behind: the oldest unread record is "
             "older than half the stream's retention.",
-            metric=self.stream.metric_get_records_iterator_age_milliseconds(
-                statistic="Maximum", period=Duration.minutes(1)
-            ),
+            metric=self.metric_iterator_age(),
             threshold=half_retention * 1000,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -574,13 +620,13 @@ class KinesisFanOut(Construct):
             (
                 "write_throttles",
                 "WriteThrottleAlarm",
-                self.stream.metric_write_provisioned_throughput_exceeded,
+                self.metric_write_throttles,
                 "Writes are throttled: the stream needs more shards (or on-demand mode).",
             ),
             (
                 "read_throttles",
                 "ReadThrottleAlarm",
-                self.stream.metric_read_provisioned_throughput_exceeded,
+                self.metric_read_throttles,
                 "Reads are throttled: move consumers to enhanced fan-out or add shards.",
             ),
         ):
@@ -588,7 +634,7 @@ class KinesisFanOut(Construct):
                 self,
                 construct_id,
                 alarm_description=what,
-                metric=metric(statistic="Sum", period=Duration.minutes(1)),
+                metric=metric(),
                 threshold=1,
                 evaluation_periods=5,
                 datapoints_to_alarm=5,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -81,6 +82,8 @@ class TumblingWindowAggregator(Construct):
         alarm_topic: SNS topic for the alarms' notifications.
         results_table_removal_policy: What happens to a new results table when it leaves
             the stack. Defaults to ``RETAIN``.
+        alarms: Create the trigger's alarms. Defaults to True; the ``metric_*`` methods
+            give their metrics either way.
 
     Raises:
         ValueError: When a prop is outside its AWS limit, or no source is given.
@@ -112,6 +115,7 @@ class TumblingWindowAggregator(Construct):
         encryption_key: kms.IKey | None = None,
         alarm_topic: sns.ITopic | None = None,
         results_table_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        alarms: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         check_duration_range(
@@ -174,6 +178,7 @@ class TumblingWindowAggregator(Construct):
             stream_retention=stream_retention,
             encryption_key=encryption_key,
             alarm_topic=alarm_topic,
+            alarms=alarms,
         )
         #: The aggregating function.
         self.function: lambda_.IFunction = self.trigger.function
@@ -197,6 +202,22 @@ class TumblingWindowAggregator(Construct):
                 self.results_table.encryption_key.grant(
                     self.function, "kms:Decrypt", "kms:GenerateDataKey"
                 )
+
+    def metric_errors(self, **options: Any) -> cloudwatch.Metric:
+        """The function's ``Errors`` (see :meth:`StreamTrigger.metric_errors`)."""
+        return self.trigger.metric_errors(**options)
+
+    def metric_throttles(self, **options: Any) -> cloudwatch.Metric:
+        """The function's ``Throttles`` (see :meth:`StreamTrigger.metric_throttles`)."""
+        return self.trigger.metric_throttles(**options)
+
+    def metric_iterator_age(self, **options: Any) -> cloudwatch.Metric:
+        """The function's ``IteratorAge`` (see :meth:`StreamTrigger.metric_iterator_age`)."""
+        return self.trigger.metric_iterator_age(**options)
+
+    def metric_dead_letter_queue_depth(self, **options: Any) -> cloudwatch.Metric:
+        """Records in the failure queue (:meth:`StreamTrigger.metric_dead_letter_queue_depth`)."""
+        return self.trigger.metric_dead_letter_queue_depth(**options)
 
     def grant_read_results(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` read the aggregates."""

@@ -555,3 +555,24 @@ def test_a_misspelt_consumer_option_is_a_type_error_naming_it(new_stack: NewStac
     with pytest.raises(TypeError, match=r"add_consumer\('Live'\) got batchsize, which"):
         fan_out.add_consumer("Live", handler=HANDLER, batchsize=10)  # type: ignore[call-arg]
     assert fan_out.capacity.shared_consumers == 0
+
+
+def test_the_metric_methods_give_the_metrics_the_alarms_watch(new_stack: NewStack) -> None:
+    stack = new_stack()
+    fan_out = KinesisFanOut(stack, "Race", shard_count=1)
+    fan_out.add_consumer("Live", enhanced_fan_out=True, handler=HANDLER)
+
+    for role, metric in (
+        ("iterator_age", fan_out.metric_iterator_age()),
+        ("write_throttles", fan_out.metric_write_throttles()),
+        ("read_throttles", fan_out.metric_read_throttles()),
+        ("consumer_lag:Live", fan_out.metric_consumer_lag("Live")),
+    ):
+        watched = fan_out.alarms[role].metric
+        assert (metric.metric_name, metric.statistic, stack.resolve(metric.dimensions)) == (
+            watched.metric_name,  # type: ignore[attr-defined]
+            watched.statistic,  # type: ignore[attr-defined]
+            stack.resolve(watched.dimensions),  # type: ignore[attr-defined]
+        )
+    with pytest.raises(KeyError, match="no enhanced fan-out consumer 'Other'"):
+        fan_out.metric_consumer_lag("Other")

@@ -317,3 +317,25 @@ def test_fails_when_trigger_props_are_out_of_range(
             handler=HANDLER,
             **props,
         )
+
+
+def test_metrics_and_alarms_are_the_triggers(new_stack: NewStack) -> None:
+    stack = new_stack()
+    totals = TumblingWindowAggregator(
+        stack,
+        "Totals",
+        stream=source(stack),
+        window=Duration.seconds(30),
+        handler=HANDLER,
+        alarms=False,
+    )
+
+    Template.from_stack(stack).resource_count_is("AWS::CloudWatch::Alarm", 0)
+    assert totals.alarms == {}
+    for name in ("errors", "throttles", "iterator_age", "dead_letter_queue_depth"):
+        mine = getattr(totals, f"metric_{name}")()
+        theirs = getattr(totals.trigger, f"metric_{name}")()
+        assert (mine.metric_name, stack.resolve(mine.dimensions)) == (
+            theirs.metric_name,
+            stack.resolve(theirs.dimensions),
+        )
