@@ -96,6 +96,11 @@ def test_errors_no_retry_can_fix_are_poison(error: Exception, reason: str) -> No
 
     assert poison is not None
     assert poison.reason == reason
+    # The detail names what went wrong, for whoever reads the failure queue.
+    if isinstance(error, ClientError):
+        assert poison.detail.startswith("ValidationException: ")
+    elif not isinstance(error, PoisonRecordError | RecursionError):
+        assert poison.detail.startswith(f"{type(error).__name__}: ")
 
 
 @pytest.mark.parametrize(

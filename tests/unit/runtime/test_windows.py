@@ -124,6 +124,21 @@ def test_records_delivered_with_the_final_invocation_are_counted_before_the_writ
     assert [aggregate for aggregate, _ in aggregation.emitted] == [{"sum": 6}]
 
 
+def test_poison_delivered_with_the_final_invocation_is_parked_and_the_rest_written() -> None:
+    aggregation = Counting()
+    parked: list[str] = []
+    state = handle_window_event(event([1]), aggregation)["state"]
+    final = event([-5, 2], state=state, is_final=True)
+
+    response = handle_window_event(
+        final, aggregation, on_poison=lambda record, error: parked.append(error.reason)
+    )
+
+    assert response == {"state": {}}
+    assert parked == ["NEGATIVE"]
+    assert [aggregate for aggregate, _ in aggregation.emitted] == [{"sum": 3}]
+
+
 def test_a_failing_record_in_the_final_invocation_fails_it_whole() -> None:
     aggregation = Counting()
     final = event([1, 13], is_final=True)
@@ -249,6 +264,8 @@ def test_an_aggregate_that_can_never_be_written_is_parked_with_its_window() -> N
     assert record["lastSequenceNumber"] == seq(batch["Records"][1])
     assert record["eventID"] == f"{batch['shardId']}:{seq(batch['Records'][0])}"
     assert record["aggregate"] == {"sum": 9}
+    assert record["shardId"] == batch["shardId"]
+    assert record["eventSourceARN"] == batch["eventSourceARN"]
 
 
 def test_without_a_parking_place_a_refused_aggregate_fails_the_invocation() -> None:
