@@ -121,3 +121,17 @@ def new_stack() -> Iterator[Callable[..., Any]]:
         )
 
     yield build
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a mutation run (tests copied under ``mutants/``), leave out the hostile runs.
+
+    They reach almost every line of the handlers, so mutmut would run them for nearly
+    every mutant; the unit tests are what must kill mutants.
+    """
+    if ROOT.name != "mutants":
+        return
+    kept = [item for item in items if item.get_closest_marker("hostile") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept

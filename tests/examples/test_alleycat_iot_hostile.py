@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from aws_cdk import App
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
@@ -51,6 +52,8 @@ REASONS = {
 }
 #: IoT Core's largest message payload.
 IOT_MAX_PAYLOAD = 128 * 1024
+
+pytestmark = pytest.mark.hostile
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import pytest
 from aws_cdk import App, DefaultStackSynthesizer, RemovalPolicy, Stack
 from aws_cdk import aws_kinesis as kinesis
 from hypothesis import HealthCheck, given, seed, settings
@@ -28,6 +29,8 @@ from lambda_blueprints import FirehoseArchive
 from lambda_blueprints.runtime.shared.firehose import MAX_JSON_DEPTH
 from lambda_blueprints.testing import LocalCloud
 from tests.conftest import CDK_CONTEXT
+
+pytestmark = pytest.mark.hostile
 
 
 @dataclass(frozen=True)

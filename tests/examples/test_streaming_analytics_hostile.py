@@ -26,6 +26,8 @@ from lambda_blueprints.runtime.window_totals import handler as totals_handler
 from lambda_blueprints.testing import LocalCloud
 from tests.conftest import CDK_CONTEXT
 
+pytestmark = pytest.mark.hostile
+
 
 @dataclass(frozen=True)
 class Order:

@@ -31,6 +31,8 @@ from lambda_blueprints.testing import (
 )
 from tests.conftest import create_pk_sk_table
 
+pytestmark = pytest.mark.hostile
+
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/alleycat"
 MODULES = (api, final_results, publisher)
 
@@ -53,6 +55,7 @@ token_text = st.builds(
     number_text,
     st.sampled_from([":", ":", ":", ";", "::", ""]),
 )
+
 #: Start keys of the earlier JSON token form: right names, wrong types, wrong values.
 attribute = st.one_of(
     st.fixed_dictionaries({"S": st.text(max_size=20)}),

@@ -35,6 +35,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+pytestmark = pytest.mark.hostile
+
 Value = dict[str, Any]
 Image = dict[str, Value]
 
