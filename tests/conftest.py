@@ -44,6 +44,19 @@ def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
 
 
+def inline_function(scope: Any, construct_id: str = "Mine", returns: str = "{}") -> Any:
+    """A user's own function, built with aws-cdk-lib alone (inline code returning ``returns``)."""
+    from aws_cdk import aws_lambda as lambda_
+
+    return lambda_.Function(
+        scope,
+        construct_id,
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="index.handler",
+        code=lambda_.Code.from_inline(f"def handler(event, context):\n    return {returns}\n"),
+    )
+
+
 def create_pk_sk_table(name: str, *, score_index: str | None = None) -> None:
     """Create, in the active moto mock, a table with string keys ``pk`` and ``sk``.
 

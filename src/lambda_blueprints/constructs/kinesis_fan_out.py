@@ -313,40 +313,38 @@ class KinesisFanOut(Construct):
         self._record_bytes = record_bytes
         self._shards = None if on_demand else shard_count
 
-        if stream is not None:
-            #: The data stream.
-            self.stream: kinesis.IStream = stream
-            #: The consumers added with :meth:`add_consumer`, by construct id.
-            self.consumers: dict[str, StreamTrigger] = {}
-            #: The stream's alarms, by role (see below).
-            self.alarms: dict[str, cloudwatch.Alarm] = self._stream_alarms()
-            return
-        self.stream = kinesis.Stream(
-            self,
-            "Stream",
-            shard_count=None if on_demand else shard_count,
-            stream_mode=kinesis.StreamMode.ON_DEMAND
-            if on_demand
-            else kinesis.StreamMode.PROVISIONED,
-            encryption=(
-                kinesis.StreamEncryption.KMS if encryption_key else kinesis.StreamEncryption.MANAGED
-            ),
-            encryption_key=encryption_key,
-            retention_period=retention,
-            removal_policy=removal_policy,
-        )
-        if encryption_key is not None:
-            _defaults.acknowledge(
-                self.stream,
-                "AwsSolutions-KDS3",
-                "The stream is encrypted with the customer managed key the user gave "
-                "(encryption_key): their key policy and rotation, not the aws/kinesis key.",
+        if stream is None:
+            stream = kinesis.Stream(
+                self,
+                "Stream",
+                shard_count=None if on_demand else shard_count,
+                stream_mode=kinesis.StreamMode.ON_DEMAND
+                if on_demand
+                else kinesis.StreamMode.PROVISIONED,
+                encryption=(
+                    kinesis.StreamEncryption.KMS
+                    if encryption_key
+                    else kinesis.StreamEncryption.MANAGED
+                ),
+                encryption_key=encryption_key,
+                retention_period=retention,
+                removal_policy=removal_policy,
             )
-        self.consumers = {}
+            if encryption_key is not None:
+                _defaults.acknowledge(
+                    stream,
+                    "AwsSolutions-KDS3",
+                    "The stream is encrypted with the customer managed key the user gave "
+                    "(encryption_key): their key policy and rotation, not the aws/kinesis key.",
+                )
+        #: The data stream (the one given, or ``Stream``).
+        self.stream: kinesis.IStream = stream
+        #: The consumers added with :meth:`add_consumer`, by construct id.
+        self.consumers: dict[str, StreamTrigger] = {}
         #: The stream's alarms, by role: ``iterator_age``, ``write_throttles``,
         #: ``read_throttles``, and ``consumer_lag:<construct id>`` for each enhanced
         #: fan-out consumer.
-        self.alarms = self._stream_alarms()
+        self.alarms: dict[str, cloudwatch.Alarm] = self._stream_alarms()
 
     @property
     def retention(self) -> Duration:

@@ -376,49 +376,30 @@ class StreamTrigger(Construct):
     def _alarms(
         self, iterator_age_threshold: Duration, topic: sns.ITopic | None
     ) -> dict[str, cloudwatch.Alarm]:
-        def alarm(
-            construct_id: str, description: str, metric: cloudwatch.IMetric, threshold: float
-        ) -> cloudwatch.Alarm:
-            made = cloudwatch.Alarm(
-                self,
-                construct_id,
-                alarm_description=description,
-                metric=metric,
-                threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=(
-                    cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-                ),
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-            return _defaults.add_alarm_action(made, topic)
-
-        return {
-            "errors": alarm(
-                "ErrorsAlarm",
-                "The function raised errors: whole batches failed and are retried.",
-                self.metric_errors(),
-                1,
-            ),
-            "throttles": alarm(
-                "ThrottlesAlarm",
-                "Invocations of the function were throttled.",
-                self.metric_throttles(),
-                1,
-            ),
-            "iterator_age": alarm(
-                "IteratorAgeAlarm",
+        iterator_age = cloudwatch.Alarm(
+            self,
+            "IteratorAgeAlarm",
+            alarm_description=(
                 "Records wait too long before the function processes them; at the stream "
-                "retention or max record age they leave the stream unprocessed.",
-                self.metric_iterator_age(),
-                iterator_age_threshold.to_milliseconds(),
+                "retention or max record age they leave the stream unprocessed."
             ),
-            "dead_letter_queue_depth": alarm(
+            metric=self.metric_iterator_age(),
+            threshold=iterator_age_threshold.to_milliseconds(),
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        return {
+            # The same metrics as metric_errors() and metric_throttles().
+            **_defaults.function_alarms(self, self.function, topic=topic),
+            "iterator_age": _defaults.add_alarm_action(iterator_age, topic),
+            "dead_letter_queue_depth": _defaults.queue_depth_alarm(
+                self,
                 "DeadLetterQueueDepthAlarm",
-                "Stream records could not be processed and were sent to the failure queue; "
-                "inspect and replay them.",
-                self.metric_dead_letter_queue_depth(),
-                1,
+                self.dead_letter_queue,
+                topic=topic,
+                description="Stream records could not be processed and were sent to the "
+                "failure queue; inspect and replay them.",
             ),
         }
 

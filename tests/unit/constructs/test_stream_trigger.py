@@ -21,7 +21,7 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from syrupy.assertion import SnapshotAssertion
 
 from lambda_blueprints import StreamTrigger
-from tests.conftest import normalize_template
+from tests.conftest import inline_function, normalize_template
 
 HANDLER = "runtime.audit_trail.handler.lambda_handler"
 NewStack = Callable[..., Stack]
@@ -173,13 +173,7 @@ def test_your_own_function_gets_the_queue_and_no_wildcard_it_did_not_ask_for(
         partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
         stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     )
-    mine = lambda_.Function(
-        stack,
-        "Mine",
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
-    )
+    mine = inline_function(stack)
     trigger = StreamTrigger(stack, "Trigger", table=table, function=mine)
     template = template_of(stack)
 
@@ -358,13 +352,7 @@ def test_kinesis_source_alarm_uses_the_stream_retention(new_stack: NewStack) -> 
 
 def test_existing_function_is_triggered_and_granted_but_not_rebuilt(new_stack: NewStack) -> None:
     stack = new_stack()
-    function = lambda_.Function(
-        stack,
-        "Mine",
-        runtime=lambda_.Runtime.PYTHON_3_14,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(e, c): return {}"),
-    )
+    function = inline_function(stack)
     table = dynamodb.TableV2(
         stack,
         "Orders",

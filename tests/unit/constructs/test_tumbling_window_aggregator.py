@@ -17,7 +17,7 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from syrupy.assertion import SnapshotAssertion
 
 from lambda_blueprints import TumblingWindowAggregator
-from tests.conftest import normalize_template
+from tests.conftest import inline_function, normalize_template
 
 HANDLER = "runtime.window_totals.handler.lambda_handler"
 NewStack = Callable[..., Stack]
@@ -111,13 +111,7 @@ def test_existing_function_and_results_table(new_stack: NewStack) -> None:
         stream=dynamodb.StreamViewType.NEW_IMAGE,
     )
     results = dynamodb.Table.from_table_name(stack, "Results", "results")
-    function = lambda_.Function(
-        stack,
-        "Mine",
-        runtime=lambda_.Runtime.PYTHON_3_14,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(e, c): return {'state': {}}"),
-    )
+    function = inline_function(stack, returns="{'state': {}}")
     aggregator = TumblingWindowAggregator(
         stack,
         "Totals",
@@ -264,13 +258,7 @@ def test_your_own_function_finds_the_results_table_and_failure_queue(
     new_stack: NewStack,
 ) -> None:
     stack = new_stack()
-    mine = lambda_.Function(
-        stack,
-        "Mine",
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
-    )
+    mine = inline_function(stack)
     totals = TumblingWindowAggregator(
         stack, "Totals", stream=source(stack), window=Duration.seconds(30), function=mine
     )

@@ -82,9 +82,11 @@ def record(
     )
 
 
-def window(records: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+def window(
+    records: list[dict[str, Any]], *, start: float = START, **options: Any
+) -> dict[str, Any]:
     return tumbling_window_event(
-        records, window_start=START, window_seconds=15, event_source_arn=STREAM, **options
+        records, window_start=start, window_seconds=15, event_source_arn=STREAM, **options
     )
 
 
@@ -163,21 +165,9 @@ def test_the_final_invocation_merges_into_the_stored_item_and_replays_change_not
     first = window([record(bike(1, 2, 25), 1), record(bike(2, 2, 30), 2)])
     state = standings.lambda_handler(first, context("standings"))["state"]
     standings.lambda_handler(window([], state=state, is_final=True), context("standings"))
-    later = tumbling_window_event(
-        [record(bike(1, 9, 90), 3, at=START + 16)],
-        window_start=START + 15,
-        window_seconds=15,
-        event_source_arn=STREAM,
-    )
+    later = window([record(bike(1, 9, 90), 3, at=START + 16)], start=START + 15)
     state = standings.lambda_handler(later, context("standings"))["state"]
-    final = tumbling_window_event(
-        [],
-        window_start=START + 15,
-        window_seconds=15,
-        event_source_arn=STREAM,
-        state=state,
-        is_final=True,
-    )
+    final = window([], start=START + 15, state=state, is_final=True)
     standings.lambda_handler(final, context("standings"))
     standings.lambda_handler(final, context("standings"))  # a retried final invocation
 
@@ -256,21 +246,12 @@ def test_a_flood_of_fake_racers_never_stops_the_honest_racers_standings(races: s
     assert len(stored()["standings"]) == 6020
 
     # The next window: the honest racers ride on, their page alone is written again.
-    later = tumbling_window_event(
+    later = window(
         [record(bike(r, 16, 9000 + r), 8000 + r, at=START + 16) for r in range(20)],
-        window_start=START + 15,
-        window_seconds=15,
-        event_source_arn=STREAM,
+        start=START + 15,
     )
     state = standings.lambda_handler(later, context("s"))["state"]
-    final = tumbling_window_event(
-        [],
-        window_start=START + 15,
-        window_seconds=15,
-        event_source_arn=STREAM,
-        state=state,
-        is_final=True,
-    )
+    final = window([], start=START + 15, state=state, is_final=True)
     standings.lambda_handler(final, context("s"))
 
     assert [int(p["version"]["N"]) for p in pages()] == [2] + [1] * 6
