@@ -102,6 +102,7 @@ class FirehoseArchive(Construct):
           ``DeadLetterQueue`` (and ``DeadLetterQueueKey`` without ``encryption_key``),
           ``DeadLetterQueueDepthAlarm``.
         * ``DataFreshnessAlarm``, ``DeliveryFailuresAlarm``, ``TransformFailuresAlarm``.
+          No alarm at all with ``alarms=False``.
 
     Default settings:
         * Delivery: buffered up to 5 MiB or 60 seconds, whichever comes first (Firehose's
@@ -132,6 +133,14 @@ class FirehoseArchive(Construct):
           when every retry fails do the records go to the processing-failed prefix); the
           transform's and processor's errors and throttles; dead-letter queue depth >= 1.
           Actions go to ``alarm_topic`` when given.
+
+    Metrics: each alarm's metric comes from a ``metric_*`` method, for dashboards or alarms
+    of your own (and with ``alarms=False``): :meth:`metric_data_freshness`,
+    :meth:`metric_delivery_success`, :meth:`metric_transform_success`,
+    :meth:`metric_transform_errors`, :meth:`metric_transform_throttles` and, with a
+    processor, :meth:`metric_processor_errors`, :meth:`metric_processor_throttles`,
+    :meth:`metric_dead_letter_queue_depth`. ``node.default_child`` is the
+    ``DeliveryStream`` (:attr:`delivery_stream`), the escape hatch for its properties.
 
     Limits: a record holds at most 1,000 KiB before and after the transform; a transform
     response at most 6 MB (``transform_records`` answers the records that would not fit
@@ -197,6 +206,8 @@ class FirehoseArchive(Construct):
             Firehose's delivery log records failed deliveries only.
         server_access_logs_prefix: Key prefix of those logs. Defaults to the bucket's
             unique id and a slash.
+        alarms: Create the alarms. Defaults to True; with False, :attr:`alarms` is empty
+            and the ``metric_*`` methods give the same metrics for alarms of your own.
 
     Raises:
         ValueError: When a prop is outside its AWS limit or props contradict each other.
@@ -231,6 +242,7 @@ class FirehoseArchive(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         server_access_logs_bucket: s3.IBucket | None = None,
         server_access_logs_prefix: str | None = None,
+        alarms: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if bucket is not None and (
@@ -402,6 +414,9 @@ class FirehoseArchive(Construct):
                 s3_backup_mode="Disabled",
             ),
         )
+        # The escape hatch, set rather than by naming the child "Resource": a new id would
+        # change the delivery stream's logical id, which CloudFormation replaces.
+        self.node.default_child = self.delivery_stream
         # Firehose checks that it can read the stream when the delivery stream is created.
         self.delivery_stream.node.add_dependency(self.role)
         _defaults.acknowledge(
@@ -423,14 +438,15 @@ class FirehoseArchive(Construct):
         #: The alarms, by role: ``data_freshness``, ``delivery_failures``,
         #: ``transform_failures``, ``transform_errors``, ``transform_throttles`` and, with a
         #: processor, ``processor_errors``, ``processor_throttles``,
-        #: ``dead_letter_queue_depth``.
-        self.alarms: dict[str, cloudwatch.Alarm] = self._delivery_alarms(
-            delivery_seconds, processor_seconds
-        )
-        for role, alarm in _defaults.function_alarms(
-            transform_scope, transform_function, topic=alarm_topic
-        ).items():
-            self.alarms[f"transform_{role}"] = alarm
+        #: ``dead_letter_queue_depth`` (empty with ``alarms=False``).
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        if alarms:
+            self.alarms.update(self._delivery_alarms(delivery_seconds, processor_seconds))
+            # The same metrics as metric_transform_errors() and metric_transform_throttles().
+            for role, alarm in _defaults.function_alarms(
+                transform_scope, transform_function, topic=alarm_topic
+            ).items():
+                self.alarms[f"transform_{role}"] = alarm
 
         if has_processor:
             self._add_processor(
@@ -442,6 +458,7 @@ class FirehoseArchive(Construct):
                 environment=environment,
                 log_retention=log_retention,
                 encryption_key=encryption_key,
+                alarms=alarms,
             )
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -581,18 +598,117 @@ class FirehoseArchive(Construct):
             )
         )
 
+    def _firehose_metric(
+        self, name: str, period: Duration | None, statistic: str
+    ) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/Firehose",
+            metric_name=name,
+            dimensions_map={"DeliveryStreamName": self.delivery_stream.ref},
+            statistic=statistic,
+            period=period or Duration.minutes(1),
+        )
+
+    def metric_data_freshness(
+        self, *, period: Duration | None = None, statistic: str = "Maximum"
+    ) -> cloudwatch.Metric:
+        """Age of the oldest record not yet in S3 (``DeliveryToS3.DataFreshness``, seconds).
+
+        The ``data_freshness`` alarm's metric (1-minute maxima unless told otherwise).
+        """
+        return self._firehose_metric("DeliveryToS3.DataFreshness", period, statistic)
+
+    def metric_delivery_success(
+        self, *, period: Duration | None = None, statistic: str = "Minimum"
+    ) -> cloudwatch.Metric:
+        """Whether writes to the bucket succeed (``DeliveryToS3.Success``, 0 to 1).
+
+        The ``delivery_failures`` alarm's metric: it fires when the 1-minute minimum stays
+        below 1 for 5 minutes.
+        """
+        return self._firehose_metric("DeliveryToS3.Success", period, statistic)
+
+    def metric_transform_success(
+        self, *, period: Duration | None = None, statistic: str = "Minimum"
+    ) -> cloudwatch.Metric:
+        """Whether transform invocations succeed (``ExecuteProcessing.Success``, 0 to 1).
+
+        The ``transform_failures`` alarm's metric: it fires when a 1-minute minimum is
+        below 1, i.e. an invocation attempt failed.
+        """
+        return self._firehose_metric("ExecuteProcessing.Success", period, statistic)
+
+    def metric_transform_errors(
+        self, *, period: Duration | None = None, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        """The transform function's ``Errors``, the ``transform_errors`` alarm's metric."""
+        return self.transform_function.metric_errors(
+            period=period or Duration.minutes(1), statistic=statistic
+        )
+
+    def metric_transform_throttles(
+        self, *, period: Duration | None = None, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        """The transform function's ``Throttles``, the ``transform_throttles`` alarm's metric."""
+        return self.transform_function.metric_throttles(
+            period=period or Duration.minutes(1), statistic=statistic
+        )
+
+    def metric_processor_errors(
+        self, *, period: Duration | None = None, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        """The processor's ``Errors``, the ``processor_errors`` alarm's metric.
+
+        Raises:
+            ValueError: When the archive has no processor.
+        """
+        return self._processor("metric_processor_errors").metric_errors(
+            period=period or Duration.minutes(1), statistic=statistic
+        )
+
+    def metric_processor_throttles(
+        self, *, period: Duration | None = None, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        """The processor's ``Throttles``, the ``processor_throttles`` alarm's metric.
+
+        Raises:
+            ValueError: When the archive has no processor.
+        """
+        return self._processor("metric_processor_throttles").metric_throttles(
+            period=period or Duration.minutes(1), statistic=statistic
+        )
+
+    def metric_dead_letter_queue_depth(
+        self, *, period: Duration | None = None, statistic: str = "Maximum"
+    ) -> cloudwatch.Metric:
+        """Processor events kept in the dead-letter queue, waiting to be replayed.
+
+        ``ApproximateNumberOfMessagesVisible``, the ``dead_letter_queue_depth`` alarm's metric.
+
+        Raises:
+            ValueError: When the archive has no processor (and so no dead-letter queue).
+        """
+        if self.dead_letter_queue is None:
+            raise ValueError(self._no_processor("metric_dead_letter_queue_depth"))
+        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=period or Duration.minutes(1), statistic=statistic
+        )
+
+    def _processor(self, method: str) -> lambda_.IFunction:
+        if self.processor_function is None:
+            raise ValueError(self._no_processor(method))
+        return self.processor_function
+
+    @staticmethod
+    def _no_processor(method: str) -> str:
+        return (
+            f"{method}(): this archive has no processor. Give processor_handler or "
+            "processor_function for a processor and its alarms."
+        )
+
     def _delivery_alarms(
         self, delivery_seconds: int, processor_seconds: int
     ) -> dict[str, cloudwatch.Alarm]:
-        def metric(name: str, statistic: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace="AWS/Firehose",
-                metric_name=name,
-                dimensions_map={"DeliveryStreamName": self.delivery_stream.ref},
-                statistic=statistic,
-                period=Duration.minutes(1),
-            )
-
         # Twice the time records may spend in the two buffers: past it, delivery is late.
         buffered = max(delivery_seconds, 0) + max(processor_seconds, 0)
         threshold = max(MIN_FRESHNESS_THRESHOLD_SECONDS, 2 * buffered)
@@ -602,7 +718,7 @@ class FirehoseArchive(Construct):
                 "DataFreshnessAlarm",
                 alarm_description="Records wait in Firehose longer than the buffering "
                 "explains: the transform or delivery to S3 falls behind the stream.",
-                metric=metric("DeliveryToS3.DataFreshness", "Maximum"),
+                metric=self.metric_data_freshness(),
                 threshold=threshold,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -613,7 +729,7 @@ class FirehoseArchive(Construct):
                 "DeliveryFailuresAlarm",
                 alarm_description="Firehose could not write to the bucket for 5 minutes; it "
                 "retries for 24 hours, then the data is lost.",
-                metric=metric("DeliveryToS3.Success", "Minimum"),
+                metric=self.metric_delivery_success(),
                 threshold=1,
                 evaluation_periods=5,
                 datapoints_to_alarm=5,
@@ -634,7 +750,7 @@ class FirehoseArchive(Construct):
                 "nothing is lost, and only when every retry fails do the batch's records go, "
                 "whole, to the processing-failed prefix. Check the transform's log and that "
                 "prefix.",
-                metric=metric("ExecuteProcessing.Success", "Minimum"),
+                metric=self.metric_transform_success(),
                 threshold=1,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -657,6 +773,7 @@ class FirehoseArchive(Construct):
         environment: Mapping[str, str] | None,
         log_retention: logs.RetentionDays,
         encryption_key: kms.IKey | None,
+        alarms: bool,
     ) -> None:
         processor_scope = Construct(self, "Processor")
         # A key of the queue's own when none is given: EventBridge sends to the queue as
@@ -747,10 +864,14 @@ class FirehoseArchive(Construct):
             ],
         )
 
+        if not alarms:
+            return
+        # The same metrics as metric_processor_errors() and metric_processor_throttles().
         for role, alarm in _defaults.function_alarms(
             processor_scope, function, topic=self._alarm_topic
         ).items():
             self.alarms[f"processor_{role}"] = alarm
+        # The same metric as metric_dead_letter_queue_depth().
         self.alarms["dead_letter_queue_depth"] = _defaults.queue_depth_alarm(
             self,
             "DeadLetterQueueDepthAlarm",

@@ -68,7 +68,7 @@ class IotTopicToKinesis(Construct):
         * ``Rule``: the topic rule (``AWS::IoT::TopicRule``).
         * ``Role``: the role the rules engine assumes for both actions.
         * ``ErrorBucket`` (unless ``error_bucket`` is given): where failed messages go.
-        * ``FailureAlarm``, ``ErrorActionFailureAlarm``.
+        * ``FailureAlarm``, ``ErrorActionFailureAlarm`` (unless ``alarms=False``).
 
     Default settings:
         * Rule: ``SELECT * FROM '<topic_filter>'``, SQL version 2016-03-23, enabled,
@@ -87,6 +87,11 @@ class IotTopicToKinesis(Construct):
           ``ActionType``, and does not document the ``ActionType`` values, so each alarm
           is a CloudWatch Metrics Insights query that sums the metric over every series
           of the rule: ``SELECT SUM(Failure) FROM "AWS/IoT" WHERE RuleName = '<rule>'``.
+
+    Metrics: :meth:`metric_action_failures` and :meth:`metric_error_action_failures` give
+    the alarms' queries, for dashboards or alarms of your own (and with ``alarms=False``).
+    ``node.default_child`` is the ``Rule`` (:attr:`rule`), the escape hatch for its
+    properties.
 
     Args:
         scope: The parent construct.
@@ -115,6 +120,8 @@ class IotTopicToKinesis(Construct):
             creates: every read of the kept messages, and every write. Defaults to none.
         server_access_logs_prefix: Key prefix of those logs. Defaults to the bucket's
             unique id and a slash.
+        alarms: Create the alarms. Defaults to True; with False, :attr:`alarms` is empty
+            and the ``metric_*`` methods give the same queries for alarms of your own.
 
     Raises:
         ValueError: When a prop is outside its AWS limit, the SQL does not read
@@ -141,6 +148,7 @@ class IotTopicToKinesis(Construct):
         enabled: bool = True,
         server_access_logs_bucket: s3.IBucket | None = None,
         server_access_logs_prefix: str | None = None,
+        alarms: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if error_bucket is not None and (
@@ -273,9 +281,13 @@ class IotTopicToKinesis(Construct):
         )
         # The policy before the rule: the first messages would otherwise fail for lack of it.
         self.rule.node.add_dependency(self.role)
+        # The escape hatch, set rather than by naming the child "Resource": a new id would
+        # change the rule's logical id, which CloudFormation replaces.
+        self.node.default_child = self.rule
 
-        #: The rule's alarms, by role: ``action_failures``, ``error_action_failures``.
-        self.alarms: dict[str, cloudwatch.Alarm] = self._alarms(alarm_topic)
+        #: The rule's alarms, by role: ``action_failures``, ``error_action_failures``
+        #: (empty with ``alarms=False``).
+        self.alarms: dict[str, cloudwatch.Alarm] = self._alarms(alarm_topic) if alarms else {}
 
     def grant_publish(self, grantee: iam.IGrantable, topic: str | None = None) -> iam.Grant:
         """Let ``grantee`` publish to ``topic``, a topic that the rule's filter matches.
@@ -321,20 +333,47 @@ class IotTopicToKinesis(Construct):
             grantee=grantee, actions=["iot:Publish"], resource_arns=[topic_arn]
         )
 
+    def metric_action_failures(
+        self, *, period: Duration | None = None
+    ) -> cloudwatch.MathExpression:
+        """Messages the Kinesis action could not put into the stream (kept in the bucket).
+
+        ``SUM(Failure)`` over every series of the rule, a Metrics Insights query (see
+        "Alarms" above): the ``action_failures`` alarm's metric, per minute unless told
+        otherwise.
+        """
+        return self._rule_metric("Failure", period)
+
+    def metric_error_action_failures(
+        self, *, period: Duration | None = None
+    ) -> cloudwatch.MathExpression:
+        """Messages the error action could not keep either: lost messages.
+
+        ``SUM(ErrorActionFailure)`` over every series of the rule, a Metrics Insights query:
+        the ``error_action_failures`` alarm's metric, per minute unless told otherwise.
+        """
+        return self._rule_metric("ErrorActionFailure", period)
+
+    def _rule_metric(self, metric_name: str, period: Duration | None) -> cloudwatch.MathExpression:
+        return cloudwatch.MathExpression(
+            expression=_rule_metric_query(metric_name, self.rule.ref),
+            period=period or Duration.minutes(1),
+        )
+
     def _alarms(self, topic: sns.ITopic | None) -> dict[str, cloudwatch.Alarm]:
         alarms: dict[str, cloudwatch.Alarm] = {}
-        for key, construct_id, metric_name, what in (
+        for key, construct_id, metric, what in (
             (
                 "action_failures",
                 "FailureAlarm",
-                "Failure",
+                self.metric_action_failures,
                 "The rule could not put messages into the stream (throttled, denied or "
                 "missing); the error action keeps them in the error bucket.",
             ),
             (
                 "error_action_failures",
                 "ErrorActionFailureAlarm",
-                "ErrorActionFailure",
+                self.metric_error_action_failures,
                 "The rule's error action failed: messages that did not reach the stream "
                 "were not kept either, and are lost.",
             ),
@@ -343,10 +382,7 @@ class IotTopicToKinesis(Construct):
                 self,
                 construct_id,
                 alarm_description=what,
-                metric=cloudwatch.MathExpression(
-                    expression=_rule_metric_query(metric_name, self.rule.ref),
-                    period=Duration.minutes(1),
-                ),
+                metric=metric(),
                 threshold=1,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -134,6 +134,13 @@ class AlleycatRacing(Construct):
           tracing, 100 requests/s with bursts of 200, 5XX and latency alarms.
         * Tables and buckets encrypted (``encryption_key`` or AWS managed keys), retained.
 
+    Metrics: the pattern's own alarms are the API's, whose metrics
+    :meth:`metric_api_server_errors` and :meth:`metric_api_latency` give. The alarms of the
+    constructs it composes are theirs, and so are their ``metric_*`` methods: reach them
+    through :attr:`fan_out`, :attr:`ingest`, :attr:`standings`, :attr:`final_results`,
+    :attr:`publisher`, :attr:`archive` and :attr:`api` (e.g.
+    ``racing.archive.metric_data_freshness()``).
+
     Args:
         scope: The parent construct.
         construct_id: The construct id.
@@ -162,6 +169,12 @@ class AlleycatRacing(Construct):
         alarm_topic: SNS topic for every alarm.
         removal_policy: What happens to the stream, table and buckets when they leave the
             stack. Defaults to ``RETAIN``.
+        alarms: Create the alarms of the API, the ingest rule, the standings, the
+            publisher and the archive. Defaults to True; with False their ``alarms`` are
+            empty and the ``metric_*`` methods give the same metrics. The stream's own
+            alarms (``fan_out.alarms``: iterator age, throttles, the standings consumer's
+            lag) and the final-results consumer's (``final_results.alarms``) are created
+            either way: :class:`KinesisFanOut` and its consumers have no such switch.
 
     Raises:
         ValueError: When a prop is outside its limit or the stream cannot carry the load.
@@ -187,6 +200,7 @@ class AlleycatRacing(Construct):
         encryption_key: kms.IKey | None = None,
         alarm_topic: sns.ITopic | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        alarms: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self._leaderboard_topic_prefix = leaderboard_topic_prefix
@@ -246,6 +260,7 @@ class AlleycatRacing(Construct):
             alarm_topic=alarm_topic,
             server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix="ingest-errors/",
+            alarms=alarms,
         )
 
         #: Standings per race and shard, final results, and their stream.
@@ -276,6 +291,7 @@ class AlleycatRacing(Construct):
             stream_retention=self.fan_out.retention,
             encryption_key=encryption_key,
             alarm_topic=alarm_topic,
+            alarms=alarms,
         )
         # Standings are merged into the stored pages: read them back (consistently) first.
         _allow(self.standings.function, ["dynamodb:Query"], [self.races_table.table_arn])
@@ -314,6 +330,7 @@ class AlleycatRacing(Construct):
             ],
             encryption_key=encryption_key,
             alarm_topic=alarm_topic,
+            alarms=alarms,
         )
         _allow(self.publisher.function, ["dynamodb:Query"], [self.races_table.table_arn])
         stack = Stack.of(self)
@@ -361,6 +378,7 @@ class AlleycatRacing(Construct):
             removal_policy=removal_policy,
             server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix="archive/",
+            alarms=alarms,
         )
         processor = self.archive.processor_function
         assert processor is not None  # noqa: S101 - built from processor_handler
@@ -408,7 +426,20 @@ class AlleycatRacing(Construct):
             cloud_watch_role=api_cloud_watch_role,
             encryption_key=encryption_key,
             alarm_topic=alarm_topic,
+            alarms=alarms,
         )
+
+    def metric_api_server_errors(
+        self, *, period: Duration | None = None, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        """The API's ``5XXError`` (see :meth:`LeaderboardApi.metric_server_errors`)."""
+        return self.api.metric_server_errors(period=period, statistic=statistic)
+
+    def metric_api_latency(
+        self, *, period: Duration | None = None, statistic: str = "p90"
+    ) -> cloudwatch.Metric:
+        """The API's ``Latency`` (see :meth:`LeaderboardApi.metric_latency`)."""
+        return self.api.metric_latency(period=period, statistic=statistic)
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` publish race messages with IAM credentials (``iot:Publish``).
@@ -560,11 +591,29 @@ class LeaderboardApi(Construct):
     Resources defined: ``Function`` (with role and logs), ``AccessLogs``,
     ``ExecutionLogs`` (the stage's ``ERROR`` execution logs, with retention), ``RestApi``
     (stage ``prod``), optionally ``WebAclAssociation`` and the account's CloudWatch role,
-    and 5XX and latency alarms.
+    and 5XX and latency alarms (unless ``alarms=False``).
 
     API Gateway writes both logs with the account's CloudWatch Logs role (one per account
     and Region); a stage with logging fails to deploy without it. ``cloud_watch_role``
     creates it; otherwise the account must have it already.
+
+    The alarms watch the metrics of :meth:`metric_server_errors` (``5XXError`` >= 1 in a
+    minute) and :meth:`metric_latency` (p90 ``Latency`` over 1 second for 15 minutes).
+
+    Args:
+        scope: The parent construct.
+        construct_id: The construct id.
+        table: The races table the function queries, with the ``ByScore`` index.
+        rate_limit: Steady requests per second of the stage.
+        burst_limit: Request burst of the stage.
+        web_acl_arn: A regional WAF web ACL to associate with the stage, or None.
+        encryption_key: Customer managed key for the function's environment and the
+            log groups, or None for AWS managed encryption.
+        alarm_topic: SNS topic for the alarms' notifications, or None.
+        cloud_watch_role: Create the account's API Gateway CloudWatch Logs role.
+            Defaults to False.
+        alarms: Create the alarms. Defaults to True; with False, :attr:`alarms` is empty
+            and the ``metric_*`` methods give the same metrics for alarms of your own.
     """
 
     def __init__(
@@ -579,6 +628,7 @@ class LeaderboardApi(Construct):
         encryption_key: kms.IKey | None,
         alarm_topic: sns.ITopic | None,
         cloud_watch_role: bool = False,
+        alarms: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         function, _, _ = _defaults.build_function(
@@ -711,14 +761,39 @@ class LeaderboardApi(Construct):
             "grant_query_api (e.g. to a Cognito identity pool role); a method has one "
             "authorization type, so a user pool authorizer cannot be added to it.",
         )
-        #: 5XX and latency alarms of the stage.
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        #: 5XX and latency alarms of the stage (empty with ``alarms=False``).
+        self.alarms: dict[str, cloudwatch.Alarm] = self._alarms(alarm_topic) if alarms else {}
+
+    def metric_server_errors(
+        self, *, period: Duration | None = None, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        """Requests the API answered 5XX (``5XXError``), the ``server_errors`` alarm's metric.
+
+        1-minute sums unless told otherwise.
+        """
+        return self.rest_api.metric_server_error(
+            period=period or Duration.minutes(1), statistic=statistic
+        )
+
+    def metric_latency(
+        self, *, period: Duration | None = None, statistic: str = "p90"
+    ) -> cloudwatch.Metric:
+        """The API's ``Latency`` (milliseconds), the ``latency`` alarm's metric.
+
+        5-minute p90 unless told otherwise.
+        """
+        return self.rest_api.metric_latency(
+            period=period or Duration.minutes(5), statistic=statistic
+        )
+
+    def _alarms(self, alarm_topic: sns.ITopic | None) -> dict[str, cloudwatch.Alarm]:
+        alarms: dict[str, cloudwatch.Alarm] = {}
         for key, construct_id, description, metric, threshold, periods, above in (
             (
                 "server_errors",
                 "ServerErrorsAlarm",
                 "The leaderboard API answered 5XX.",
-                self.rest_api.metric_server_error(period=Duration.minutes(1), statistic="Sum"),
+                self.metric_server_errors(),
                 1,
                 1,
                 cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -727,7 +802,7 @@ class LeaderboardApi(Construct):
                 "latency",
                 "LatencyAlarm",
                 "The leaderboard API's p90 latency is over 1 second.",
-                self.rest_api.metric_latency(period=Duration.minutes(5), statistic="p90"),
+                self.metric_latency(),
                 1000,
                 3,
                 cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -743,7 +818,8 @@ class LeaderboardApi(Construct):
                 comparison_operator=above,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
-            self.alarms[key] = _defaults.add_alarm_action(alarm, alarm_topic)
+            alarms[key] = _defaults.add_alarm_action(alarm, alarm_topic)
+        return alarms
 
     @property
     def url(self) -> str:

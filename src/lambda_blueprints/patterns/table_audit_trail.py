@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
@@ -52,6 +54,11 @@ class TableAuditTrail(Construct):
         * The function may only ``PutItem`` on the audit table, read the source stream and
           send to the failure queue.
 
+    Metrics: the trigger's alarms watch the metrics of :meth:`metric_errors`,
+    :meth:`metric_throttles`, :meth:`metric_iterator_age` and
+    :meth:`metric_dead_letter_queue_depth` (those of :class:`StreamTrigger`), which work
+    with ``alarms=False`` too.
+
     Args:
         scope: The parent construct.
         construct_id: The construct id.
@@ -75,6 +82,8 @@ class TableAuditTrail(Construct):
         alarm_topic: SNS topic for the alarms' notifications.
         audit_table_removal_policy: What happens to the new audit table when it leaves
             the stack. Defaults to ``RETAIN``.
+        alarms: Create the trigger's alarms. Defaults to True; with False,
+            :attr:`alarms` is empty and the ``metric_*`` methods give their metrics still.
 
     Raises:
         ValueError: When a prop is outside its AWS limit, or when the audit table is the
@@ -99,6 +108,7 @@ class TableAuditTrail(Construct):
         encryption_key: kms.IKey | None = None,
         alarm_topic: sns.ITopic | None = None,
         audit_table_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        alarms: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if audit_table is not None and audit_table is table:
@@ -153,12 +163,13 @@ class TableAuditTrail(Construct):
             max_record_age=max_record_age,
             encryption_key=encryption_key,
             alarm_topic=alarm_topic,
+            alarms=alarms,
         )
         #: The function that writes the audit items.
         self.function: lambda_.IFunction = self.trigger.function
         #: Where batches that failed past their retries, and poison records, are kept.
         self.dead_letter_queue: sqs.IQueue = self.trigger.dead_letter_queue
-        #: The trigger's alarms, by role.
+        #: The trigger's alarms, by role (empty with ``alarms=False``).
         self.alarms: dict[str, cloudwatch.Alarm] = self.trigger.alarms
 
         # Audit items are only ever added: no update, delete or read permission.
@@ -166,6 +177,22 @@ class TableAuditTrail(Construct):
         audit_key = self.audit_table.encryption_key
         if audit_key is not None:
             audit_key.grant(self.function, "kms:Decrypt", "kms:GenerateDataKey")
+
+    def metric_errors(self, **options: Any) -> cloudwatch.Metric:
+        """The function's ``Errors`` (see :meth:`StreamTrigger.metric_errors`)."""
+        return self.trigger.metric_errors(**options)
+
+    def metric_throttles(self, **options: Any) -> cloudwatch.Metric:
+        """The function's ``Throttles`` (see :meth:`StreamTrigger.metric_throttles`)."""
+        return self.trigger.metric_throttles(**options)
+
+    def metric_iterator_age(self, **options: Any) -> cloudwatch.Metric:
+        """The function's ``IteratorAge`` (see :meth:`StreamTrigger.metric_iterator_age`)."""
+        return self.trigger.metric_iterator_age(**options)
+
+    def metric_dead_letter_queue_depth(self, **options: Any) -> cloudwatch.Metric:
+        """Records in the failure queue (:meth:`StreamTrigger.metric_dead_letter_queue_depth`)."""
+        return self.trigger.metric_dead_letter_queue_depth(**options)
 
     def grant_read_audit(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` read the audit items (queries of an item's history)."""

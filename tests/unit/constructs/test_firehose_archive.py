@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import CfnParameter, Duration, RemovalPolicy, Size, Stack, Validations
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
@@ -999,3 +1000,118 @@ def test_the_transform_failures_alarm_says_when_records_are_lost(new_stack: NewS
             "AlarmDescription": description,
         },
     )
+
+
+# --- metrics and the alarms switch --------------------------------------------------------
+
+
+def synthesized_metric(template: Template, stack: Stack, alarm: Any) -> dict[str, Any]:
+    """The metric one alarm watches, as the template has it."""
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    props = alarms[stack.get_logical_id(alarm.node.default_child)]["Properties"]
+    return {
+        "namespace": props["Namespace"],
+        "name": props["MetricName"],
+        "dimensions": {d["Name"]: d["Value"] for d in props["Dimensions"]},
+        "statistic": props.get("Statistic", props.get("ExtendedStatistic")),
+        "period": props["Period"],
+        "unit": props.get("Unit"),
+    }
+
+
+def metric_fields(stack: Stack, metric: cloudwatch.Metric) -> dict[str, Any]:
+    """The same fields of a metric method's metric."""
+    return {
+        "namespace": metric.namespace,
+        "name": metric.metric_name,
+        "dimensions": stack.resolve(metric.dimensions),
+        "statistic": metric.statistic,
+        "period": metric.period.to_seconds(),
+        "unit": metric.unit.value if metric.unit else None,
+    }
+
+
+#: Alarm role, metric method, and what the alarm watches: namespace, name, statistic.
+ARCHIVE_METRICS = [
+    ("data_freshness", "data_freshness", "AWS/Firehose", "DeliveryToS3.DataFreshness", "Maximum"),
+    ("delivery_failures", "delivery_success", "AWS/Firehose", "DeliveryToS3.Success", "Minimum"),
+    (
+        "transform_failures",
+        "transform_success",
+        "AWS/Firehose",
+        "ExecuteProcessing.Success",
+        "Minimum",
+    ),
+    ("transform_errors", "transform_errors", "AWS/Lambda", "Errors", "Sum"),
+    ("transform_throttles", "transform_throttles", "AWS/Lambda", "Throttles", "Sum"),
+    ("processor_errors", "processor_errors", "AWS/Lambda", "Errors", "Sum"),
+    ("processor_throttles", "processor_throttles", "AWS/Lambda", "Throttles", "Sum"),
+    (
+        "dead_letter_queue_depth",
+        "dead_letter_queue_depth",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "Maximum",
+    ),
+]
+
+
+def test_the_metric_methods_give_the_metrics_the_alarms_watch(new_stack: NewStack) -> None:
+    stack = new_stack()
+    built = archive(stack, processor_handler=PROCESSOR)
+    template = Template.from_stack(stack)
+    dimensions = {
+        "AWS/Firehose": {"DeliveryStreamName": {"Ref": logical_id(stack, built.delivery_stream)}},
+        "AWS/SQS": {
+            "QueueName": {"Fn::GetAtt": [logical_id(stack, built.dead_letter_queue), "QueueName"]}
+        },
+    }
+
+    assert {role for role, *_ in ARCHIVE_METRICS} == set(built.alarms)
+    for role, method, namespace, name, statistic in ARCHIVE_METRICS:
+        function = built.processor_function if "processor" in role else built.transform_function
+        expected = {
+            "namespace": namespace,
+            "name": name,
+            "dimensions": dimensions.get(
+                namespace, {"FunctionName": {"Ref": logical_id(stack, function)}}
+            ),
+            "statistic": statistic,
+            "period": 60,
+            "unit": None,
+        }
+        metric = getattr(built, f"metric_{method}")()
+        assert synthesized_metric(template, stack, built.alarms[role]) == expected, role
+        assert metric_fields(stack, metric) == expected, method
+        other = getattr(built, f"metric_{method}")(period=Duration.minutes(5), statistic="Average")
+        assert (other.period.to_seconds(), other.statistic) == (300, "Average"), method
+
+
+def test_alarms_can_be_left_out(new_stack: NewStack) -> None:
+    stack = new_stack()
+    built = archive(stack, processor_handler=PROCESSOR, alarms=False)
+
+    Template.from_stack(stack).resource_count_is("AWS::CloudWatch::Alarm", 0)
+    assert built.alarms == {}
+    for _, method, namespace, name, _ in ARCHIVE_METRICS:
+        metric = getattr(built, f"metric_{method}")()
+        assert (metric.namespace, metric.metric_name) == (namespace, name), method
+
+
+@pytest.mark.parametrize(
+    "method", ["processor_errors", "processor_throttles", "dead_letter_queue_depth"]
+)
+def test_processor_metrics_need_a_processor(new_stack: NewStack, method: str) -> None:
+    built = archive(new_stack())
+
+    with pytest.raises(ValueError, match=rf"metric_{method}\(\): this archive has no processor"):
+        getattr(built, f"metric_{method}")()
+
+
+def test_the_default_child_is_the_delivery_stream(new_stack: NewStack) -> None:
+    stack = new_stack()
+    built = archive(stack)
+
+    child = built.node.default_child
+    assert isinstance(child, firehose.CfnDeliveryStream)
+    assert child.node.path == built.delivery_stream.node.path == "TestStack/Archive/DeliveryStream"

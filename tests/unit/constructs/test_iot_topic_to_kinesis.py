@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_iot as iot
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -631,3 +632,56 @@ def test_fails_when_server_access_logs_come_with_an_error_bucket(new_stack: NewS
             error_bucket=s3.Bucket(stack, "Mine"),
             server_access_logs_bucket=s3.Bucket(stack, "Logs"),
         )
+
+
+# --- metrics and the alarms switch --------------------------------------------------------
+
+
+def test_the_metric_methods_give_the_queries_the_alarms_watch(new_stack: NewStack) -> None:
+    stack = new_stack()
+    construct = ingest(stack)
+    template = Template.from_stack(stack)
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    rule_id = stack.get_logical_id(construct.rule)
+
+    for role, metric, name in (
+        ("action_failures", construct.metric_action_failures(), "Failure"),
+        ("error_action_failures", construct.metric_error_action_failures(), "ErrorActionFailure"),
+    ):
+        alarm_id = stack.get_logical_id(construct.alarms[role].node.default_child)  # type: ignore[arg-type]
+        (watched,) = alarms[alarm_id]["Properties"]["Metrics"]
+        query = {
+            "Fn::Join": [
+                "",
+                [f'SELECT SUM({name}) FROM "AWS/IoT" WHERE RuleName = \'', {"Ref": rule_id}, "'"],  # noqa: S608
+            ]
+        }
+        assert (watched["Expression"], watched["Period"]) == (query, 60), role
+        assert (stack.resolve(metric.expression), metric.period.to_seconds()) == (query, 60), role
+        assert metric.using_metrics == {}, role
+    assert construct.metric_action_failures(period=Duration.minutes(5)).period.to_minutes() == 5
+    assert (
+        construct.metric_error_action_failures(period=Duration.minutes(5)).period.to_minutes() == 5
+    )
+
+
+def test_alarms_can_be_left_out(new_stack: NewStack) -> None:
+    stack = new_stack()
+    construct = ingest(stack, alarms=False)
+
+    Template.from_stack(stack).resource_count_is("AWS::CloudWatch::Alarm", 0)
+    assert construct.alarms == {}
+    for metric, name in (
+        (construct.metric_action_failures(), "Failure"),
+        (construct.metric_error_action_failures(), "ErrorActionFailure"),
+    ):
+        assert f"SELECT SUM({name}) FROM" in metric.expression
+
+
+def test_the_default_child_is_the_rule(new_stack: NewStack) -> None:
+    stack = new_stack()
+    construct = ingest(stack)
+
+    child = construct.node.default_child
+    assert isinstance(child, iot.CfnTopicRule)
+    assert child.node.path == construct.rule.node.path == "TestStack/Ingest/Rule"

@@ -475,3 +475,62 @@ def test_snapshot(new_stack: NewStack, snapshot_json: SnapshotAssertion) -> None
     _, _, template = build(new_stack)
 
     assert normalize_template(template.to_json()) == snapshot_json
+
+
+# --- metrics and the alarms switch --------------------------------------------------------
+
+
+def alarm_ids(stack: Stack, alarms: dict[str, Any]) -> set[str]:
+    return {stack.get_logical_id(cast(CfnElement, a.node.default_child)) for a in alarms.values()}
+
+
+def test_the_api_metric_methods_give_the_metrics_the_alarms_watch(new_stack: NewStack) -> None:
+    stack, racing, template = build(new_stack)
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    api_name = {"Name": "ApiName", "Value": "RestApi"}
+
+    assert set(racing.api.alarms) == {"server_errors", "latency"}
+    for role, mine, statistic_key, name, statistic, period in (
+        ("server_errors", racing.metric_api_server_errors(), "Statistic", "5XXError", "Sum", 60),
+        ("latency", racing.metric_api_latency(), "ExtendedStatistic", "Latency", "p90", 300),
+    ):
+        alarm = racing.api.alarms[role]
+        props = alarms[stack.get_logical_id(cast(CfnElement, alarm.node.default_child))][
+            "Properties"
+        ]
+        assert (
+            props["Namespace"],
+            props["MetricName"],
+            props["Dimensions"],
+            props[statistic_key],
+            props["Period"],
+            props.get("Unit"),
+        ) == ("AWS/ApiGateway", name, [api_name], statistic, period, None), role
+        for metric in (mine, getattr(racing.api, f"metric_{role}")()):
+            assert (
+                metric.namespace,
+                metric.metric_name,
+                stack.resolve(metric.dimensions),
+                metric.statistic,
+                metric.period.to_seconds(),
+                metric.unit,
+            ) == ("AWS/ApiGateway", name, {"ApiName": "RestApi"}, statistic, period, None)
+    latency = racing.metric_api_latency(period=Duration.minutes(1), statistic="p99")
+    assert (latency.period.to_seconds(), latency.statistic) == (60, "p99")
+    errors = racing.metric_api_server_errors(period=Duration.minutes(5), statistic="Average")
+    assert (errors.period.to_seconds(), errors.statistic) == (300, "Average")
+
+
+def test_alarms_false_leaves_out_every_alarm_but_the_streams(new_stack: NewStack) -> None:
+    stack, racing, template = build(new_stack, alarms=False)
+
+    for composed in (racing.api, racing.ingest, racing.standings, racing.publisher, racing.archive):
+        assert composed.alarms == {}, composed.node.path
+    # KinesisFanOut has no alarms switch: its stream alarms, the standings consumer's lag
+    # alarm and the final-results consumer's alarms stay.
+    assert set(template.find_resources("AWS::CloudWatch::Alarm")) == alarm_ids(
+        stack, racing.fan_out.alarms
+    ) | alarm_ids(stack, racing.final_results.alarms)
+    assert racing.metric_api_server_errors().metric_name == "5XXError"
+    assert racing.metric_api_latency().metric_name == "Latency"
+    assert racing.archive.metric_data_freshness().metric_name == "DeliveryToS3.DataFreshness"

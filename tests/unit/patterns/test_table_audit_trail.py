@@ -183,3 +183,54 @@ def test_fails_when_trigger_props_are_out_of_range(new_stack: NewStack) -> None:
     stack = new_stack()
     with pytest.raises(ValueError, match=r"batch_size=0 is out of range"):
         TableAuditTrail(stack, "Audit", table=users_table(stack), batch_size=0)
+
+
+# --- metrics and the alarms switch --------------------------------------------------------
+
+#: Alarm role (and metric method), and what the alarm watches: namespace, name, statistic.
+TRAIL_METRICS = [
+    ("errors", "AWS/Lambda", "Errors", "Sum"),
+    ("throttles", "AWS/Lambda", "Throttles", "Sum"),
+    ("iterator_age", "AWS/Lambda", "IteratorAge", "Maximum"),
+    ("dead_letter_queue_depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),
+]
+
+
+def test_the_metric_methods_give_the_metrics_the_alarms_watch(new_stack: NewStack) -> None:
+    stack = new_stack()
+    trail = TableAuditTrail(stack, "Audit", table=users_table(stack))
+    alarms = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
+
+    assert {role for role, *_ in TRAIL_METRICS} == set(trail.alarms)
+    for role, namespace, name, statistic in TRAIL_METRICS:
+        metric = getattr(trail, f"metric_{role}")()
+        watched = alarms[stack.get_logical_id(trail.alarms[role].node.default_child)]  # type: ignore[arg-type]
+        props = watched["Properties"]
+        dimensions = {d["Name"]: d["Value"] for d in props["Dimensions"]}
+        assert (props["Namespace"], props["MetricName"], props["Statistic"], props["Period"]) == (
+            namespace,
+            name,
+            statistic,
+            60,
+        ), role
+        assert (metric.namespace, metric.metric_name, metric.statistic) == (
+            namespace,
+            name,
+            statistic,
+        ), role
+        assert metric.period.to_seconds() == 60, role
+        assert stack.resolve(metric.dimensions) == dimensions, role
+        assert props.get("Unit") is None and metric.unit is None, role
+        other = getattr(trail, f"metric_{role}")(period=Duration.minutes(5), statistic="Average")
+        assert (other.period.to_seconds(), other.statistic) == (300, "Average"), role
+
+
+def test_alarms_can_be_left_out(new_stack: NewStack) -> None:
+    stack = new_stack()
+    trail = TableAuditTrail(stack, "Audit", table=users_table(stack), alarms=False)
+
+    Template.from_stack(stack).resource_count_is("AWS::CloudWatch::Alarm", 0)
+    assert trail.alarms == trail.trigger.alarms == {}
+    for role, namespace, name, _ in TRAIL_METRICS:
+        metric = getattr(trail, f"metric_{role}")()
+        assert (metric.namespace, metric.metric_name) == (namespace, name), role
