@@ -13,16 +13,26 @@ export JSII_NODE := $(BIN)/node
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Dependencies of the example stacks' own handler folders are fetched once, at setup, as
+# Lambda wheels into a local wheelhouse; synth and tests bundle them from there, offline.
+WHEELHOUSE := $(CURDIR)/.cache/wheelhouse
+FUNCTION_REQUIREMENTS := examples/shop_functions/requirements.txt
+export LAMBDA_BLUEPRINTS_CACHE := $(CURDIR)/.cache/lambda-blueprints
 
 .PHONY: all setup synth test lint typecheck imports pytest demo bench mutate clean
 
 all: synth test
 
-$(STAMP): pyproject.toml package.json package-lock.json
+$(STAMP): pyproject.toml package.json package-lock.json $(FUNCTION_REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
+	for arch in aarch64 x86_64; do \
+	  $(BIN)/python -m pip download --quiet --only-binary=:all: --implementation cp \
+	    --python-version 3.14 --platform manylinux2014_$$arch --dest $(WHEELHOUSE) \
+	    -r $(FUNCTION_REQUIREMENTS) || exit 1; \
+	done
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -30,7 +40,7 @@ setup: $(STAMP)
 ## synth: synthesize every example stack into cdk.out with the cdk-nag packs on, run
 ## cfn-lint over the templates, print one line per stack; fail on any finding.
 synth: $(STAMP)
-	$(BIN)/python scripts/synth_report.py
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(WHEELHOUSE) $(BIN)/python scripts/synth_report.py
 
 ## test: ruff, mypy (strict on src/), import-linter contracts, pytest.
 test: lint typecheck imports pytest
@@ -46,10 +56,10 @@ imports: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(WHEELHOUSE) $(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out mutants .hypothesis .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+	rm -rf $(VENV) node_modules cdk.out mutants .cache .hypothesis .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
 
 ## demo: the database trigger example, then a full Alleycat race with its live
 ## leaderboard, on the local cloud, with faults and progress.

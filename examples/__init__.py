@@ -6,9 +6,16 @@ from aws_cdk import App, Stack
 
 from examples.alleycat import AlleycatStack
 from examples.database_trigger import DatabaseTriggerStack
+from examples.shop import ShopStack
 from examples.streaming_analytics import StreamingAnalyticsStack
 
-__all__ = ["AlleycatStack", "DatabaseTriggerStack", "StreamingAnalyticsStack", "add_example_stacks"]
+__all__ = [
+    "AlleycatStack",
+    "DatabaseTriggerStack",
+    "ShopStack",
+    "StreamingAnalyticsStack",
+    "add_example_stacks",
+]
 
 
 def add_example_stacks(app: App) -> list[Stack]:
@@ -25,6 +32,12 @@ def add_example_stacks(app: App) -> list[Stack]:
             "StreamingAnalytics",
             description="lambda-blueprints example: sales totals over tumbling windows of a "
             "DynamoDB stream and a Kinesis data stream.",
+        ),
+        ShopStack(
+            app,
+            "Shop",
+            description="lambda-blueprints example: a shop built from your own handler code - "
+            "order events, shipments and per-minute revenue.",
         ),
         AlleycatStack(
             app,

@@ -13,7 +13,7 @@ from lambda_blueprints import TumblingWindowAggregator
 
 #: The streaming analytics post aggregates over 30-second windows.
 WINDOW = Duration.seconds(30)
-HANDLER = "runtime.window_totals.handler.lambda_handler"
+HANDLER = "lambda_blueprints.runtime.window_totals.handler.lambda_handler"
 
 
 class StreamingAnalyticsStack(Stack):

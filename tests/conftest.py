@@ -148,3 +148,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
+
+
+def build_wheel(directory: Path, name: str, version: str = "1.0", source: str = "") -> Path:
+    """Write a pure-Python wheel of one module ``name`` (``name.py`` holding ``source``)."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}.py": source,
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    record.append(f"{dist}/RECORD,,")
+    files[f"{dist}/RECORD"] = "\n".join(record) + "\n"
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def asset_directory(stack: Any, code: dict[str, Any]) -> Path:
+    """The staged folder of a function's or layer's ``Code``/``Content`` in its assembly."""
+    assembly = stack.node.root.synth()
+    manifest = json.loads(
+        (Path(assembly.directory) / f"{stack.artifact_id}.assets.json").read_text()
+    )
+    for asset in manifest["files"].values():
+        for destination in asset["destinations"].values():
+            if destination["objectKey"] == code["S3Key"]:
+                return Path(assembly.directory) / asset["source"]["path"]
+    raise KeyError(code["S3Key"])

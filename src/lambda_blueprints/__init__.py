@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "AlarmTopic": "lambda_blueprints.constructs.alarm_topic",
     "AlleycatRacing": "lambda_blueprints.patterns.alleycat",
+    "BlueprintFunction": "lambda_blueprints.constructs.function",
     "ConsumerOptions": "lambda_blueprints.constructs.kinesis_fan_out",
     "FirehoseArchive": "lambda_blueprints.constructs.firehose_archive",
     "IotTopicToKinesis": "lambda_blueprints.constructs.iot_topic_to_kinesis",
@@ -28,6 +29,7 @@ _EXPORTS = {
 __all__ = [
     "AlarmTopic",
     "AlleycatRacing",
+    "BlueprintFunction",
     "ConsumerOptions",
     "FirehoseArchive",
     "IotTopicToKinesis",
@@ -43,6 +45,7 @@ __all__ = [
 if TYPE_CHECKING:
     from lambda_blueprints.constructs.alarm_topic import AlarmTopic
     from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
+    from lambda_blueprints.constructs.function import BlueprintFunction
     from lambda_blueprints.constructs.iot_topic_to_kinesis import IotTopicToKinesis
     from lambda_blueprints.constructs.kinesis_fan_out import (
         ConsumerOptions,

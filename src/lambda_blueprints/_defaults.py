@@ -8,8 +8,8 @@ default, never weaken it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from pathlib import Path
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment, Aws, Duration, Names, RemovalPolicy, Stack, Validations
@@ -25,6 +25,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
+from lambda_blueprints import _code
+
 #: Newest Python runtime that aws-cdk-lib offers and cdk-nag's LambdaLatestVersion accepts.
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 #: Graviton: about 20% cheaper per GB-second than x86_64 for the same work.
@@ -32,6 +34,8 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 MEMORY_SIZE_MIB = 256
 TIMEOUT = Duration.seconds(30)
+#: Lambda's limit of layers per function.
+MAX_LAYERS = 5
 
 #: Version of the AWS-published Powertools for AWS Lambda (Python) v3 layer. The layer is
 #: published with the same version number for every Python version and architecture.
@@ -50,21 +54,6 @@ DYNAMODB_STREAM_RETENTION = Duration.hours(24)
 KINESIS_DEFAULT_RETENTION = Duration.hours(24)
 #: SQS maximum retention: failure records stay as long as SQS allows.
 FAILURE_QUEUE_RETENTION = Duration.days(14)
-
-_PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-def runtime_code() -> lambda_.Code:
-    """Return the one asset that holds all handler code of the library (``runtime/``).
-
-    Handlers share helpers by relative import, and the same modules import unchanged in
-    tests as ``lambda_blueprints.runtime.<fn>.handler`` and in Lambda as
-    ``runtime.<fn>.handler``. The asset contains nothing but the runtime package.
-    """
-    return lambda_.Code.from_asset(
-        str(_PACKAGE_DIR),
-        exclude=["*", "!runtime", "!runtime/**", "**/__pycache__", "**/*.pyc"],
-    )
 
 
 def powertools_layer(scope: Construct, architecture: lambda_.Architecture) -> lambda_.ILayerVersion:
@@ -98,6 +87,12 @@ def build_function(
     encryption_key: kms.IKey | None = None,
     reserved_concurrent_executions: int | None = None,
     wildcard_resource_note: str = "",
+    code: lambda_.Code | str | os.PathLike[str] | None = None,
+    layers: Sequence[lambda_.ILayerVersion] = (),
+    runtime_helpers: bool | None = None,
+    architecture: lambda_.Architecture = ARCHITECTURE,
+    dead_letter_queue: sqs.IQueue | None = None,
+    function_id: str = "Function",
 ) -> tuple[lambda_.Function, logs.LogGroup, iam.Role]:
     """Create a function with the library's baseline under ``scope``.
 
@@ -107,8 +102,9 @@ def build_function(
 
     Args:
         scope: The construct that owns the three resources.
-        handler: Handler path inside the runtime asset, e.g.
-            ``runtime.audit_trail.handler.lambda_handler``.
+        handler: ``<module>.<function>`` of ``code``, or with no code one of the library's
+            handlers, e.g. ``lambda_blueprints.runtime.audit_trail.handler.lambda_handler``;
+            checked at synth (:func:`lambda_blueprints._code.check_handler`).
         service_name: ``POWERTOOLS_SERVICE_NAME`` of the function.
         description: The function description.
         memory_size: Memory in MiB (128-10240).
@@ -121,10 +117,27 @@ def build_function(
         reserved_concurrent_executions: Optional reserved concurrency.
         wildcard_resource_note: Why further actions that the caller grants the role need
             ``Resource: *`` (added to the cdk-nag acknowledgment of the role).
+        code: The function's code: any ``lambda_.Code``, or the path of a folder, bundled
+            with its dependencies without Docker. Defaults to the library's runtime.
+        layers: Further layers, after the Powertools layer (and the runtime layer).
+        runtime_helpers: Add the library's runtime layer, so that the code imports
+            ``lambda_blueprints.runtime``. Defaults to adding it when the code is a local
+            folder that imports ``lambda_blueprints`` (never for the library's own code,
+            which contains the runtime).
+        architecture: ``ARM_64`` (default) or ``X86_64``.
+        dead_letter_queue: Queue for failed asynchronous invocations.
+        function_id: Construct id of the function.
 
     Returns:
         The function, its log group and its role.
     """
+    if isinstance(code, str | os.PathLike):
+        code = _code.folder_code(code, architecture=architecture, runtime=PYTHON_RUNTIME)
+    _code.check_handler(handler, code)
+    if runtime_helpers is None:
+        runtime_helpers = code is not None and (
+            _code.imports_runtime(code) or _code.served_by_layer(handler, code)
+        )
     if encryption_key is not None:
         allow_logs_to_use(encryption_key)
     role = iam.Role(
@@ -145,12 +158,22 @@ def build_function(
         "POWERTOOLS_LOG_LEVEL": log_level,
     }
     env.update(environment or {})
+    all_layers = [powertools_layer(scope, architecture)]
+    if runtime_helpers:
+        all_layers.append(_code.runtime_layer(scope))
+    all_layers.extend(layers)
+    if len(all_layers) > MAX_LAYERS:
+        raise ValueError(
+            f"layers: {len(all_layers)} layers in all (the Powertools layer"
+            f"{' and the runtime layer' if runtime_helpers else ''} included); Lambda allows "
+            f"at most {MAX_LAYERS}. Merge layers, or put the packages into the code."
+        )
     function = lambda_.Function(
         scope,
-        "Function",
+        function_id,
         runtime=PYTHON_RUNTIME,
-        architecture=ARCHITECTURE,
-        code=runtime_code(),
+        architecture=architecture,
+        code=code if code is not None else _code.runtime_code(),
         handler=handler,
         description=description,
         role=role,
@@ -158,7 +181,7 @@ def build_function(
         timeout=timeout,
         environment=env,
         environment_encryption=encryption_key,
-        layers=[powertools_layer(scope, ARCHITECTURE)],
+        layers=all_layers,
         log_group=log_group,
         logging_format=lambda_.LoggingFormat.JSON,
         application_log_level_v2=lambda_.ApplicationLogLevel(log_level),
@@ -166,6 +189,7 @@ def build_function(
         tracing=lambda_.Tracing.ACTIVE,
         recursive_loop=lambda_.RecursiveLoop.TERMINATE,
         reserved_concurrent_executions=reserved_concurrent_executions,
+        dead_letter_queue=dead_letter_queue,
     )
     log_group.grant_write(role)
     acknowledge(

@@ -12,6 +12,8 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from examples import add_example_stacks
+from lambda_blueprints import BlueprintFunction
+from lambda_blueprints.testing.lambda_imports import import_in_lambda
 from tests.conftest import CDK_CONTEXT, cfn_lint_findings
 
 
@@ -37,7 +39,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 def test_every_example_stack_is_synthesized(synthesized: Synthesized) -> None:
     names = {s.stack_name for s in synthesized.stacks}
-    assert names == {"Alleycat", "DatabaseTrigger", "StreamingAnalytics"}
+    assert names == {"Alleycat", "DatabaseTrigger", "Shop", "StreamingAnalytics"}
     assert {a.stack_name for a in synthesized.assembly.stacks} == names
 
 
@@ -53,15 +55,76 @@ def test_templates_pass_cfn_lint(synthesized: Synthesized) -> None:
         assert cfn_lint_findings(synthesized.outdir / stack.template_file) == [], stack.stack_name
 
 
-def test_function_asset_holds_runtime_code_only(synthesized: Synthesized) -> None:
-    asset_dirs = [p for p in synthesized.outdir.glob("asset.*") if p.is_dir()]
-    assert asset_dirs, "no Lambda asset was staged"
-    for asset in asset_dirs:
-        top = sorted(p.name for p in asset.iterdir())
-        assert top == ["runtime"], asset
+def test_the_library_asset_holds_its_runtime_only(synthesized: Synthesized) -> None:
+    library_assets = [
+        p for p in synthesized.outdir.glob("asset.*") if (p / "lambda_blueprints").is_dir()
+    ]
+    assert library_assets, "no asset of the library's handlers was staged"
+    for asset in library_assets:
+        assert sorted(p.name for p in asset.iterdir()) == ["lambda_blueprints"], asset
+        package = asset / "lambda_blueprints"
+        assert sorted(p.name for p in package.iterdir()) == ["__init__.py", "runtime"]
         files = [p for p in asset.rglob("*") if p.is_file()]
-        assert files and all(p.suffix == ".py" for p in files), files
-        assert (asset / "runtime" / "audit_trail" / "handler.py").is_file()
+        assert all(p.suffix == ".py" for p in files), files
+        assert (package / "runtime" / "audit_trail" / "handler.py").is_file()
+
+
+def test_every_function_imports_with_only_its_code_its_layers_and_the_runtime(
+    synthesized: Synthesized,
+) -> None:
+    for stack in synthesized.stacks:
+        results = import_in_lambda(synthesized.outdir, stack.artifact_id)
+        assert results, stack.stack_name
+        assert results == dict.fromkeys(results), stack.stack_name
+
+
+def test_the_shop_functions_run_your_code_with_its_dependency_and_the_runtime_layer(
+    synthesized: Synthesized,
+) -> None:
+    shop = next(s for s in synthesized.stacks if s.stack_name == "Shop")
+    template = synthesized.template(shop)
+    functions = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    ]
+    assert sorted(f["Handler"] for f in functions) == [
+        "order_events.handler",
+        "revenue.handler",
+        "shipping.handler",
+    ]
+    layers = [
+        k for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::LayerVersion"
+    ]
+    assert len(layers) == 1
+    for function in functions:
+        assert {"Ref": layers[0]} in function["Layers"]
+    staged = {
+        p.name
+        for asset in synthesized.outdir.glob("asset.*")
+        if (asset / "order_events.py").is_file()
+        for p in asset.iterdir()
+    }
+    assert {"order_events.py", "shop_events.py", "ulid"} <= staged
+
+
+def test_the_import_check_names_what_lambda_would_not_find(tmp_path: Path) -> None:
+    app = App(context=CDK_CONTEXT, outdir=str(tmp_path / "out"))
+    stack = Stack(app, "Imports")
+    code = tmp_path / "fn"
+    code.mkdir()
+    (code / "handler.py").write_text(
+        "import hypothesis\n\ndef main(event, context):\n    return 1\n"
+    )
+    (code / "ok.py").write_text("import boto3, json\n\ndef main(event, context):\n    return 1\n")
+    BlueprintFunction(stack, "Broken", code=str(code), handler="handler.main")
+    BlueprintFunction(stack, "Fine", code=str(code), handler="ok.main")
+    app.synth()
+    results = import_in_lambda(tmp_path / "out", "Imports")
+    assert sorted(results.values(), key=str) == [
+        "ModuleNotFoundError: No module named 'hypothesis'",
+        None,
+    ]
 
 
 def test_database_trigger_wires_the_users_table_to_its_audit_trail(

@@ -2,6 +2,7 @@
 
 from lambda_blueprints.constructs.alarm_topic import AlarmTopic
 from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
+from lambda_blueprints.constructs.function import BlueprintFunction
 from lambda_blueprints.constructs.iot_topic_to_kinesis import IotTopicToKinesis
 from lambda_blueprints.constructs.kinesis_fan_out import (
     ConsumerOptions,
@@ -13,6 +14,7 @@ from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWind
 
 __all__ = [
     "AlarmTopic",
+    "BlueprintFunction",
     "ConsumerOptions",
     "FirehoseArchive",
     "IotTopicToKinesis",

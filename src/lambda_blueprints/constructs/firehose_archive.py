@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -36,7 +37,7 @@ from lambda_blueprints import _defaults
 from lambda_blueprints._validation import check_duration_range, check_int_range
 
 #: The ready-made transform: each record, a JSON object, becomes one compact JSON line.
-DEFAULT_TRANSFORM_HANDLER = "runtime.json_lines.handler.lambda_handler"
+DEFAULT_TRANSFORM_HANDLER = "lambda_blueprints.runtime.json_lines.handler.lambda_handler"
 #: Delivered objects, by hour of arrival (UTC).
 DEFAULT_PREFIX = "data/!{timestamp:yyyy/MM/dd/HH}/"
 #: Records the transform failed land under ``errors/processing-failed/<hour>/``.
@@ -87,8 +88,8 @@ class FirehoseArchive(Construct):
     ``ProcessingFailed`` land, whole, under a separate error prefix. With a processor
     (``processor_handler`` or ``processor_function``), each object delivered under the data
     prefix invokes it through an EventBridge rule (the Alleycat all-time rankings). Handlers
-    built on ``runtime.shared.firehose.transform_records`` only provide a per-record
-    function; the helper implements the transformation contract.
+    built on ``lambda_blueprints.runtime.shared.firehose.transform_records`` only provide a
+    per-record function; the helper implements the transformation contract.
 
     Resources defined:
         * ``Bucket`` (unless ``bucket`` is given), with EventBridge notifications when there
@@ -110,8 +111,9 @@ class FirehoseArchive(Construct):
           ``data/<yyyy/MM/dd/HH>/``, failed records under
           ``errors/processing-failed/<yyyy/MM/dd/HH>/``; errors logged to an explicit log
           group kept one month (encrypted with ``encryption_key`` when given).
-        * Transform: ``runtime.json_lines`` (one compact JSON line per record), invoked
-          with batches of up to 1 MB or 60 seconds, 3 retries of a failed invocation;
+        * Transform: ``lambda_blueprints.runtime.json_lines`` (one compact JSON line per
+          record), invoked with batches of up to 1 MB or 60 seconds, 3 retries of a failed
+          invocation;
           Python 3.14 on ARM64, 256 MiB, 30 s timeout, JSON logs, X-Ray, Powertools.
         * Bucket: private, TLS only, SSE-KMS with ``aws/s3`` (or ``encryption_key``, also
           given to Firehose as its ``KMSEncryptionConfig``), retained on stack deletion.
@@ -154,11 +156,16 @@ class FirehoseArchive(Construct):
         scope: The parent construct.
         construct_id: The construct id.
         stream: The Kinesis data stream to archive.
-        transform_handler: Handler path of the transform to build, in the runtime asset.
-            Defaults to ``runtime.json_lines.handler.lambda_handler``.
+        transform_handler: Handler of the transform to build: ``<module>.<function>`` of
+            ``transform_code``, or one of the library's. Defaults to
+            ``lambda_blueprints.runtime.json_lines.handler.lambda_handler``.
         transform_function: An existing transform function instead (a function Firehose
             may invoke for up to 5 minutes). ``transform_handler`` must then be left as it is.
-        processor_handler: Handler path of a function to invoke for each delivered object.
+        transform_code: Your transform's code (a folder path, bundled with its
+            dependencies, or any ``lambda_.Code``); give ``transform_handler`` with it.
+            Defaults to the library's runtime.
+        processor_handler: Handler of a function to invoke for each delivered object.
+        processor_code: Your processor's code, as ``transform_code``.
         processor_function: An existing function instead. Its role, if any, gets read
             access to the delivered objects; its asynchronous retries are left as they are.
         bucket: An existing bucket for the objects. It gets EventBridge notifications when
@@ -221,8 +228,10 @@ class FirehoseArchive(Construct):
         stream: kinesis.IStream,
         transform_handler: str | None = DEFAULT_TRANSFORM_HANDLER,
         transform_function: lambda_.IFunction | None = None,
+        transform_code: lambda_.Code | str | os.PathLike[str] | None = None,
         processor_handler: str | None = None,
         processor_function: lambda_.IFunction | None = None,
+        processor_code: lambda_.Code | str | os.PathLike[str] | None = None,
         bucket: s3.IBucket | None = None,
         prefix: str = DEFAULT_PREFIX,
         error_output_prefix: str | None = DEFAULT_ERROR_OUTPUT_PREFIX,
@@ -258,6 +267,8 @@ class FirehoseArchive(Construct):
             transform_function=transform_function,
             processor_handler=processor_handler,
             processor_function=processor_function,
+            transform_code=transform_code,
+            processor_code=processor_code,
             memory_size=memory_size,
             timeout=timeout,
             environment=environment,
@@ -313,6 +324,7 @@ class FirehoseArchive(Construct):
                 transform_scope,
                 "transform",
                 handler=transform_handler,
+                code=transform_code,
                 service_name=f"{construct_id}Transform",
                 description="Transforms the records Firehose delivers from the stream to S3.",
                 memory_size=memory_size,
@@ -452,6 +464,7 @@ class FirehoseArchive(Construct):
             self._add_processor(
                 construct_id,
                 handler=processor_handler,
+                code=processor_code,
                 function=processor_function,
                 memory_size=memory_size,
                 timeout=timeout,
@@ -501,6 +514,7 @@ class FirehoseArchive(Construct):
         role: str,
         *,
         handler: str,
+        code: lambda_.Code | str | os.PathLike[str] | None,
         service_name: str,
         description: str,
         memory_size: int | None,
@@ -513,6 +527,7 @@ class FirehoseArchive(Construct):
         function, log_group, _role = _defaults.build_function(
             scope,
             handler=handler,
+            code=code,
             service_name=service_name,
             description=description,
             memory_size=memory_size or _defaults.MEMORY_SIZE_MIB,
@@ -767,6 +782,7 @@ class FirehoseArchive(Construct):
         construct_id: str,
         *,
         handler: str | None,
+        code: lambda_.Code | str | os.PathLike[str] | None,
         function: lambda_.IFunction | None,
         memory_size: int | None,
         timeout: Duration | None,
@@ -797,6 +813,7 @@ class FirehoseArchive(Construct):
                 processor_scope,
                 "processor",
                 handler=handler,
+                code=code,
                 service_name=f"{construct_id}Processor",
                 description="Processes each object Firehose delivers to the archive bucket.",
                 memory_size=memory_size,
@@ -985,8 +1002,26 @@ def _check_functions(
     memory_size: int | None,
     timeout: Duration | None,
     environment: Mapping[str, str] | None,
+    transform_code: object = None,
+    processor_code: object = None,
 ) -> bool:
     """Validate the function props; return whether there is a processor."""
+    for role, code, function, handler in (
+        ("transform", transform_code, transform_function, transform_handler),
+        ("processor", processor_code, processor_function, processor_handler),
+    ):
+        if code is None:
+            continue
+        if function is not None:
+            raise ValueError(
+                f"{role}_code and {role}_function were both given: {role}_code builds a "
+                f"function, {role}_function is one. Drop one of them."
+            )
+        if handler in (None, DEFAULT_TRANSFORM_HANDLER):
+            raise ValueError(
+                f"{role}_code was given with {role}_handler={handler!r}: name the handler of "
+                f"your code, e.g. {role}_handler='handler.main' for def main in handler.py."
+            )
     if transform_function is not None:
         if transform_handler not in (None, DEFAULT_TRANSFORM_HANDLER):
             raise ValueError(
@@ -1008,7 +1043,7 @@ def _check_functions(
     if processor_handler is not None and not processor_handler:
         raise ValueError(
             "processor_handler='' is not a handler path: give e.g. "
-            "'runtime.<fn>.handler.lambda_handler', or None for no processor."
+            "'lambda_blueprints.runtime.<fn>.handler.lambda_handler', or None for no processor."
         )
     builds_transform = transform_function is None
     builds_processor = processor_handler is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,6 +175,12 @@ class ConsumerOptions(TypedDict, total=False):
     memory_size: int | None
     timeout: Duration | None
     log_retention: logs.RetentionDays | None
+    code: lambda_.Code | str | os.PathLike[str] | None
+    layers: Sequence[lambda_.ILayerVersion] | None
+    runtime_helpers: bool | None
+    log_level: str | None
+    architecture: lambda_.Architecture | None
+    reserved_concurrent_executions: int | None
     batch_size: int
     max_batching_window: Duration | None
     starting_position: lambda_.StartingPosition
@@ -190,6 +197,7 @@ class ConsumerOptions(TypedDict, total=False):
     on_failure_queue: sqs.IQueue | None
     encryption_key: kms.IKey | None
     iterator_age_alarm_threshold: Duration | None
+    alarms: bool
 
 
 class KinesisFanOut(Construct):
@@ -256,6 +264,10 @@ class KinesisFanOut(Construct):
             and ``removal_policy`` belong to the stream then; ``shard_count``,
             ``on_demand`` and ``retention`` describe it. Without ``shard_count`` or
             ``on_demand``, read capacity is not checked against the load.
+        alarms: Create the stream's alarms and the consumer-lag alarms. Defaults to True;
+            with False, :attr:`alarms` is empty (the ``metric_*`` methods still give the
+            metrics). Consumers of :meth:`add_consumer` take ``alarms`` too, and default to
+            this.
 
     Raises:
         ValueError: When the stream cannot carry the declared load, or props are out of
@@ -276,8 +288,10 @@ class KinesisFanOut(Construct):
         alarm_topic: sns.ITopic | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         stream: kinesis.IStream | None = None,
+        alarms: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._alarms_on = alarms
         check_types(
             ("stream", stream, kinesis.IStream),
             ("average_record_size", average_record_size, Size),
@@ -344,7 +358,7 @@ class KinesisFanOut(Construct):
         #: The stream's alarms, by role: ``iterator_age``, ``write_throttles``,
         #: ``read_throttles``, and ``consumer_lag:<construct id>`` for each enhanced
         #: fan-out consumer.
-        self.alarms: dict[str, cloudwatch.Alarm] = self._stream_alarms()
+        self.alarms: dict[str, cloudwatch.Alarm] = self._stream_alarms() if alarms else {}
 
     @property
     def retention(self) -> Duration:
@@ -391,6 +405,7 @@ class KinesisFanOut(Construct):
                 f"{', '.join(sorted(ConsumerOptions.__annotations__))}."
             )
         consumer = self.reserve(construct_id, enhanced_fan_out=enhanced_fan_out)
+        trigger_props.setdefault("alarms", self._alarms_on)
         trigger = StreamTrigger(
             self,
             construct_id,
@@ -445,9 +460,10 @@ class KinesisFanOut(Construct):
                     self._registrations[count - 1 - MAX_CONSUMERS_CREATING]
                 )
             self._registrations.append(registration)
-            self.alarms[f"consumer_lag:{construct_id}"] = self._lag_alarm(
-                consumer_scope, consumer_name
-            )
+            if self._alarms_on:
+                self.alarms[f"consumer_lag:{construct_id}"] = self._lag_alarm(
+                    consumer_scope, consumer_name
+                )
             return consumer
         self._check_shared_read(construct_id)
         self._shared += 1

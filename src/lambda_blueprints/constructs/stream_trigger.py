@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ from lambda_blueprints._validation import (
     check_type,
     check_types,
 )
+from lambda_blueprints.constructs.function import check_function_options
 
 #: Lambda allows 5 filters per event source mapping, 10 after a quota increase.
 _MAX_FILTERS = 10
@@ -92,15 +94,26 @@ class StreamTrigger(Construct):
             Defaults to ``RETAIN``.
         function: An existing function to trigger. Its role, if any, gets the stream read
             and failure queue permissions. Defaults to a function built from ``handler``.
-        handler: Handler path inside the runtime asset, e.g.
-            ``runtime.audit_trail.handler.lambda_handler``. Required unless ``function`` is
-            given.
+        handler: ``<module>.<function>`` of ``code`` (``handler.main``), or with no code
+            one of the library's handlers, e.g.
+            ``lambda_blueprints.runtime.audit_trail.handler.lambda_handler``. Required
+            unless ``function`` is given; checked at synth.
         service_name: ``POWERTOOLS_SERVICE_NAME`` of the built function. Defaults to the
             construct id.
         environment: Extra environment variables of the built function.
         memory_size: Memory of the built function in MiB, 128-10240. Defaults to 256.
         timeout: Timeout of the built function, 1 s-15 min. Defaults to 30 seconds.
         log_retention: Retention of the built function's log group. Defaults to one month.
+        code: Your code for the built function: a folder path (bundled with its
+            ``requirements.txt``, no Docker) or any ``lambda_.Code``. Defaults to the
+            library's runtime. The function keeps the whole baseline either way (see
+            :class:`BlueprintFunction`, which takes the same function options).
+        layers: Further layers of the built function.
+        runtime_helpers: Add the library's runtime layer to the built function. Defaults
+            to adding it when a code folder imports ``lambda_blueprints``.
+        log_level: Application log level of the built function. Defaults to ``INFO``.
+        architecture: Architecture of the built function. Defaults to ``ARM_64``.
+        reserved_concurrent_executions: Reserved concurrency of the built function.
         batch_size: Most records per invocation, 1-10000. Defaults to 100.
         max_batching_window: How long to gather records before invoking, 0-300 s.
             Defaults to no window.
@@ -160,6 +173,12 @@ class StreamTrigger(Construct):
         memory_size: int | None = None,
         timeout: Duration | None = None,
         log_retention: logs.RetentionDays | None = None,
+        code: lambda_.Code | str | os.PathLike[str] | None = None,
+        layers: Sequence[lambda_.ILayerVersion] | None = None,
+        runtime_helpers: bool | None = None,
+        log_level: str | None = None,
+        architecture: lambda_.Architecture | None = None,
+        reserved_concurrent_executions: int | None = None,
         batch_size: int = 100,
         max_batching_window: Duration | None = None,
         starting_position: lambda_.StartingPosition = lambda_.StartingPosition.TRIM_HORIZON,
@@ -205,7 +224,19 @@ class StreamTrigger(Construct):
         is_kinesis = stream is not None
         _check_source(table, stream, stream_view_type, partition_key, sort_key, stream_retention)
         _check_function_props(
-            function, handler, service_name, environment, memory_size, timeout, log_retention
+            function,
+            handler,
+            service_name=service_name,
+            environment=environment,
+            memory_size=memory_size,
+            timeout=timeout,
+            log_retention=log_retention,
+            code=code,
+            layers=layers,
+            runtime_helpers=runtime_helpers,
+            log_level=log_level,
+            architecture=architecture,
+            reserved_concurrent_executions=reserved_concurrent_executions,
         )
         timestamp = _check_mapping_props(
             is_kinesis=is_kinesis,
@@ -280,7 +311,13 @@ class StreamTrigger(Construct):
                 timeout=timeout or _defaults.TIMEOUT,
                 environment=env,
                 log_retention=log_retention or _defaults.LOG_RETENTION,
+                log_level=log_level or "INFO",
                 encryption_key=encryption_key,
+                reserved_concurrent_executions=reserved_concurrent_executions,
+                code=code,
+                layers=layers or (),
+                runtime_helpers=runtime_helpers,
+                architecture=architecture or _defaults.ARCHITECTURE,
             )
             _defaults.acknowledge(
                 built,
@@ -533,27 +570,12 @@ def _check_source(
 
 
 def _check_function_props(
-    function: lambda_.IFunction | None,
-    handler: str | None,
-    service_name: str | None,
-    environment: Mapping[str, str] | None,
-    memory_size: int | None,
-    timeout: Duration | None,
-    log_retention: logs.RetentionDays | None,
+    function: lambda_.IFunction | None, handler: str | None, **options: Any
 ) -> None:
     if function is not None:
-        given = [
-            name
-            for name, value in (
-                ("handler", handler),
-                ("service_name", service_name),
-                ("environment", environment),
-                ("memory_size", memory_size),
-                ("timeout", timeout),
-                ("log_retention", log_retention),
-            )
-            if value is not None
-        ]
+        given = [name for name, value in options.items() if value is not None]
+        if handler is not None:
+            given.insert(0, "handler")
         if given:
             raise ValueError(
                 f"{', '.join(given)} configure the function this construct builds, but an "
@@ -563,15 +585,16 @@ def _check_function_props(
         return
     if not handler:
         raise ValueError(
-            "handler=None: give the handler path of the function to build (for example "
-            "'runtime.audit_trail.handler.lambda_handler') or an existing function."
+            "handler=None: give the handler of the function to build: '<module>.<function>' "
+            "of your code= (for example 'handler.main'), one of the library's (for example "
+            "'lambda_blueprints.runtime.audit_trail.handler.lambda_handler'), or an existing "
+            "function."
         )
-    if memory_size is not None:
-        check_int_range("memory_size", memory_size, 128, 10240, fix="Memory is set in MiB.")
-    if timeout is not None:
-        check_duration_range(
-            "timeout", timeout, 1, 900, fix="Lambda functions run for at most 15 minutes."
-        )
+    check_function_options(
+        memory_size=options.get("memory_size"),
+        timeout=options.get("timeout"),
+        log_level=options.get("log_level"),
+    )
 
 
 def _check_mapping_props(

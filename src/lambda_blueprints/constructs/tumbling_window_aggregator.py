@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,8 +30,9 @@ class TumblingWindowAggregator(Construct):
     A :class:`StreamTrigger` with ``TumblingWindowInSeconds``: Lambda hands the function the
     state it returned last, per shard, until the window ends, then makes one final
     invocation that writes the aggregate. Handlers built on the library's
-    ``runtime.shared.windows`` helper only provide a reducer and a writer; the helper
-    implements the state protocol (empty state first, state between invocations, the final
+    ``lambda_blueprints.runtime.shared.windows`` helper only provide a reducer and a
+    writer; the helper implements the state protocol (empty state first, state between
+    invocations, the final
     write, partial batch failures, early termination when the state passes 1 MB).
 
     Resources defined:
@@ -57,8 +59,10 @@ class TumblingWindowAggregator(Construct):
         consumer: An enhanced fan-out consumer to read through (e.g. from
             ``KinesisFanOut.reserve(..., enhanced_fan_out=True)``); its stream is the
             source, so ``stream`` may be left out.
-        handler: Handler path in the runtime asset, e.g.
-            ``runtime.window_totals.handler.lambda_handler``. Or give ``function``.
+        handler: ``<module>.<function>`` of ``code`` (your reducer, typically built on
+            ``lambda_blueprints.runtime.shared.windows``), or with no code one of the
+            library's, e.g. ``lambda_blueprints.runtime.window_totals.handler.lambda_handler``.
+            Or give ``function``.
         function: An existing function; its role gets the permissions, and a
             ``lambda_.Function`` receives ``RESULTS_TABLE_NAME`` and ``FAILURE_QUEUE_URL``
             (an imported function cannot: set them yourself).
@@ -76,6 +80,10 @@ class TumblingWindowAggregator(Construct):
         memory_size: Memory of the built function in MiB. Defaults to 256.
         timeout: Timeout of the built function. Defaults to 30 seconds.
         log_retention: Retention of the built function's logs. Defaults to one month.
+        code, layers, runtime_helpers, log_level, architecture,
+            reserved_concurrent_executions: The built function's code and options, as for
+            :class:`StreamTrigger` (a code folder that imports ``lambda_blueprints`` gets
+            the runtime layer, so the window helper imports in Lambda as in tests).
         stream_retention: Retention of the Kinesis stream (for the iterator-age alarm).
         encryption_key: Customer managed key for the results table, the failure queue and
             the function's logs and environment.
@@ -111,6 +119,12 @@ class TumblingWindowAggregator(Construct):
         memory_size: int | None = None,
         timeout: Duration | None = None,
         log_retention: logs.RetentionDays | None = None,
+        code: lambda_.Code | str | os.PathLike[str] | None = None,
+        layers: Sequence[lambda_.ILayerVersion] | None = None,
+        runtime_helpers: bool | None = None,
+        log_level: str | None = None,
+        architecture: lambda_.Architecture | None = None,
+        reserved_concurrent_executions: int | None = None,
         stream_retention: Duration | None = None,
         encryption_key: kms.IKey | None = None,
         alarm_topic: sns.ITopic | None = None,
@@ -166,6 +180,12 @@ class TumblingWindowAggregator(Construct):
             memory_size=memory_size,
             timeout=timeout,
             log_retention=log_retention,
+            code=code,
+            layers=layers,
+            runtime_helpers=runtime_helpers,
+            log_level=log_level,
+            architecture=architecture,
+            reserved_concurrent_executions=reserved_concurrent_executions,
             batch_size=batch_size,
             starting_position=starting_position,
             starting_position_timestamp=starting_position_timestamp,

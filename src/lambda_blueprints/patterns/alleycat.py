@@ -30,7 +30,7 @@ from lambda_blueprints.constructs.kinesis_fan_out import KinesisFanOut, shards_f
 from lambda_blueprints.constructs.stream_trigger import StreamTrigger
 from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
 
-_RUNTIME = "runtime.alleycat"
+_RUNTIME = "lambda_blueprints.runtime.alleycat"
 #: The index of final results by score that the leaderboard API reads.
 RESULTS_INDEX = "ByScore"
 HISTORY_PREFIX = "history/"
@@ -43,7 +43,8 @@ _MAX_PREFIX_SLASHES = 5
 #: Topics are at most 256 bytes; the suffix takes up to 29 (16-digit race ids).
 _MAX_PREFIX_BYTES = 227
 #: The partition key prefix that names a record's publishing bike. The stream's readers
-#: read it back (``runtime.alleycat.race.PUBLISHER_KEY_PREFIX``, which must be the same).
+#: read it back (``lambda_blueprints.runtime.alleycat.race.PUBLISHER_KEY_PREFIX``, which
+#: must be the same).
 PUBLISHER_KEY_PREFIX = "bike/"
 #: The IoT policy variable of the thing a bike's connection is authenticated as.
 THING_NAME = "${iot:Connection.Thing.ThingName}"
@@ -72,7 +73,7 @@ class AlleycatRacing(Construct):
     A REST API (IAM authorization) serves ``GET /races/{raceId}/standings`` and
     ``GET /races/{raceId}/results``. Scores are maxima of the bikes' running totals, so
     duplicates, retries and reordering never change a leaderboard (see
-    ``runtime.alleycat.race``). All four readers validate a message with the same
+    ``lambda_blueprints.runtime.alleycat.race``). All four readers validate a message with the same
     validator, so none counts a message another refuses; invalid messages are parked with
     their reason (failure queues, Firehose's processing-failed prefix) and no batch fails
     for one of them.
@@ -169,12 +170,10 @@ class AlleycatRacing(Construct):
         alarm_topic: SNS topic for every alarm.
         removal_policy: What happens to the stream, table and buckets when they leave the
             stack. Defaults to ``RETAIN``.
-        alarms: Create the alarms of the API, the ingest rule, the standings, the
-            publisher and the archive. Defaults to True; with False their ``alarms`` are
-            empty and the ``metric_*`` methods give the same metrics. The stream's own
-            alarms (``fan_out.alarms``: iterator age, throttles, the standings consumer's
-            lag) and the final-results consumer's (``final_results.alarms``) are created
-            either way: :class:`KinesisFanOut` and its consumers have no such switch.
+        alarms: Create the alarms of every composed construct (the stream and its
+            consumers, the API, the ingest rule, the standings, the publisher, the
+            archive). Defaults to True; with False no alarm is created and the
+            ``metric_*`` methods give the same metrics.
 
     Raises:
         ValueError: When a prop is outside its limit or the stream cannot carry the load.
@@ -233,6 +232,7 @@ class AlleycatRacing(Construct):
             encryption_key=encryption_key,
             alarm_topic=alarm_topic,
             removal_policy=removal_policy,
+            alarms=alarms,
         )
         stream = self.fan_out.stream
         #: Receives the server access logs of the ingest error, archive and history buckets.

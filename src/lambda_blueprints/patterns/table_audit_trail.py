@@ -19,7 +19,7 @@ from lambda_blueprints import _defaults
 from lambda_blueprints._validation import check_duration_range
 from lambda_blueprints.constructs.stream_trigger import StreamTrigger
 
-_HANDLER = "runtime.audit_trail.handler.lambda_handler"
+_HANDLER = "lambda_blueprints.runtime.audit_trail.handler.lambda_handler"
 _MAX_AUDIT_RETENTION_DAYS = 36_500
 
 

@@ -1,8 +1,9 @@
 """Reference results of the Alleycat example, computed straight from the messages sent.
 
 Tests and the race demo compare what the pipeline stored (leaderboards, final results,
-personal bests) with these. They are written apart from ``runtime.alleycat`` on purpose
-and share none of its code: a reference that used the pipeline's own parsing, formula or
+personal bests) with these. They are written apart from
+``lambda_blueprints.runtime.alleycat`` on purpose and share none of its code: a reference
+that used the pipeline's own parsing, formula or
 ranking would agree with it even when both are wrong. Pass only the messages that should
 count: the caller knows which messages it made invalid. :func:`within_trust_rules` tells
 the two rules of the trust model apart from the field checks: a total a bike can have

@@ -49,6 +49,12 @@ from lambda_blueprints.testing.firehose import (
     delivery_stream_source_and_destination,
 )
 from lambda_blueprints.testing.iot import IotCore
+from lambda_blueprints.testing.lambda_imports import (
+    POWERTOOLS_LAYER_MARK,
+    ImportScope,
+    LambdaImportError,
+    guarded,
+)
 from lambda_blueprints.testing.sqs import SqsEventSourceMapping
 from lambda_blueprints.testing.streams import (
     DynamoDBStreamSource,
@@ -70,6 +76,7 @@ EMULATED_TYPES = frozenset(
         "AWS::Kinesis::StreamConsumer",
         "AWS::S3::Bucket",
         "AWS::Lambda::Function",
+        "AWS::Lambda::LayerVersion",
         "AWS::Lambda::EventSourceMapping",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::Events::Rule",
@@ -126,6 +133,8 @@ class LocalFunction:
     timeout: float
     memory_size: int
     role_arn: str
+    #: What the function can import in Lambda (None: anything, the guard is off).
+    import_scope: ImportScope | None = None
     _entry: Callable[[dict[str, Any], Any], Any] | None = None
     _own_names: frozenset[str] = frozenset()
     _own_modules: dict[str, ModuleType] = field(default_factory=dict)
@@ -134,8 +143,14 @@ class LocalFunction:
         """Import the handler (once), in the function's own module namespace."""
         if self._entry is None:
             self._own_names = _asset_only_modules(self.code_dir)
-            with self.isolated():
-                self._entry = _load_handler(self.handler, self.code_dir, self.name)
+            with self.isolated(), guarded(self.import_scope):
+                try:
+                    self._entry = _load_handler(self.handler, self.code_dir, self.name)
+                except ImportError as error:
+                    module = self.handler.rpartition(".")[0]
+                    raise LambdaImportError(
+                        f"Unable to import module '{module}': {error}"
+                    ) from error
         return self._entry
 
     @contextmanager
@@ -269,6 +284,12 @@ class LocalCloud:
         account_id: The account id in ARNs.
         clock: The clock that batching windows, tumbling windows and record ages follow.
             Defaults to a clock frozen at the current time.
+        strict_imports: A function may import only what Lambda would give it: its code,
+            its layers (the library's runtime layer from its asset; the Powertools layer
+            stood in by the installed package) and the Python runtime's standard library and
+            AWS SDK. Anything else fails: at load as Lambda's ``Runtime.ImportModuleError``
+            with the module named, later as ``ModuleNotFoundError``. Defaults to True; False
+            lets functions import anything your test environment has.
     """
 
     def __init__(
@@ -277,8 +298,13 @@ class LocalCloud:
         region: str = "us-east-1",
         account_id: str = "123456789012",
         clock: Clock | None = None,
+        strict_imports: bool = True,
     ) -> None:
         self.region = region
+        #: Whether functions may import only what they would have in Lambda.
+        self.strict_imports = strict_imports
+        #: Layers deployed here, by version ARN: the folder holding their content.
+        self.layers: dict[str, Path] = {}
         self.account_id = account_id
         self.clock = clock or Clock()
         #: Everything delivered: invocations, checkpoints, failure records.
@@ -605,7 +631,7 @@ class LocalCloud:
             for resource in stack.resources.values():
                 if resource.type == "AWS::Lambda::Function" and name in (
                     resource.logical_id,
-                    resource.path.removesuffix("/Resource").rsplit("/", 1)[-1],
+                    _construct_id(resource.path),
                 ):
                     return self.functions[resource.ref]
         raise KeyError(f"no function {name_or_arn!r} is deployed")
@@ -645,15 +671,19 @@ class LocalCloud:
         started = time.perf_counter()
         with _environment(self._runtime_environment(function)), function.isolated():
             try:
-                returned = function.load()(payload_in, context)
+                entry = function.load()
+                with guarded(function.import_scope):
+                    returned = entry(payload_in, context)
                 payload = json.loads(json.dumps(returned)) if returned is not None else None
             except Exception as error:  # the function's error, reported like Lambda does
                 return InvokeResult(
                     request_id,
                     None,
                     "Unhandled",
-                    type(error).__name__,
-                    "".join(traceback.format_exception_only(error)).strip(),
+                    getattr(error, "error_type", type(error).__name__),
+                    str(error)
+                    if isinstance(error, LambdaImportError)
+                    else "".join(traceback.format_exception_only(error)).strip(),
                     (time.perf_counter() - started) * 1000,
                 )
         duration = (time.perf_counter() - started) * 1000
@@ -749,16 +779,29 @@ def _asset_only_modules(code_dir: Path | None) -> frozenset[str]:
     return frozenset(n for n in names if importlib.util.find_spec(n) is None)
 
 
+def _construct_id(path: str) -> str:
+    """The id of the construct a resource belongs to.
+
+    ``Stack/Orders/Resource/Resource`` and ``Stack/Orders/Resource`` name ``Orders``.
+    """
+    parts = [p for p in path.split("/") if p]
+    while len(parts) > 1 and parts[-1] == "Resource":
+        parts.pop()
+    return parts[-1] if parts else path
+
+
 def _load_handler(
     handler: str, code_dir: Path | None, function_name: str
 ) -> Callable[[dict[str, Any], Any], Any]:
     module_path, _, attribute = handler.rpartition(".")
     if not module_path:
         raise ValueError(f"handler {handler!r} is not <module>.<function>")
-    if module_path.startswith("runtime.") and (code_dir is None or (code_dir / "runtime").is_dir()):
+    if module_path.startswith("lambda_blueprints.runtime.") and (
+        code_dir is None or (code_dir / "lambda_blueprints" / "runtime").is_dir()
+    ):
         # The library's own runtime asset: import the installed package (same files), so
         # tests can patch handler modules and measure coverage.
-        module: ModuleType = importlib.import_module(f"lambda_blueprints.{module_path}")
+        module: ModuleType = importlib.import_module(module_path)
     elif code_dir is not None:
         module = _import_from_asset(module_path, code_dir, function_name)
     else:
@@ -1158,6 +1201,15 @@ class _Deployment:
         if "ZipFile" in code:
             code_dir = Path(tempfile.mkdtemp(prefix="local-lambda-"))
             (code_dir / "index.py").write_text(code["ZipFile"])
+        layer_dirs, unknown, powertools = [], [], False
+        for layer in props.get("Layers", []):
+            layer_arn = str(layer)
+            if layer_arn in self.cloud.layers:
+                layer_dirs.append(self.cloud.layers[layer_arn] / "python")
+            elif POWERTOOLS_LAYER_MARK in layer_arn:
+                powertools = True
+            else:
+                unknown.append(layer_arn)
         self.cloud.functions[name] = LocalFunction(
             name=name,
             arn=arn,
@@ -1169,8 +1221,25 @@ class _Deployment:
             timeout=float(props.get("Timeout", 3)),
             memory_size=int(props.get("MemorySize", 128)),
             role_arn=str(props.get("Role", "")),
+            import_scope=(
+                ImportScope.of(code_dir, layer_dirs, powertools=powertools, unknown_layers=unknown)
+                if self.cloud.strict_imports
+                else None
+            ),
         )
         return Resource(logical_id, "AWS::Lambda::Function", "", name, {"Arn": arn})
+
+    def _create_lambda_layerversion(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
+        name = props.get("LayerName") or self._name(logical_id, 64)
+        arn = self._arn("lambda", f"layer:{name}:1")
+        content = self.assets.get(str(props.get("Content", {}).get("S3Key", "")))
+        if content is None:
+            raise ValueError(
+                f"{logical_id}: the layer's content is not an asset of the assembly; only "
+                "layers built from local assets are emulated"
+            )
+        self.cloud.layers[arn] = content
+        return Resource(logical_id, "AWS::Lambda::LayerVersion", "", arn, {"LayerVersionArn": arn})
 
     def _create_lambda_eventsourcemapping(
         self, logical_id: str, props: Mapping[str, Any]

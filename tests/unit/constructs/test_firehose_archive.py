@@ -24,7 +24,7 @@ from lambda_blueprints import FirehoseArchive
 from tests.conftest import normalize_template
 
 NewStack = Callable[..., Stack]
-PROCESSOR = "runtime.alleycat.history.handler.lambda_handler"
+PROCESSOR = "lambda_blueprints.runtime.alleycat.history.handler.lambda_handler"
 TRANSFORM_ARN = {"Fn::GetAtt": [Match.string_like_regexp("ArchiveTransformFunction"), "Arn"]}
 
 
@@ -129,7 +129,7 @@ def test_the_stream_is_archived_through_the_transform_to_compressed_objects(
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {
-            "Handler": "runtime.json_lines.handler.lambda_handler",
+            "Handler": "lambda_blueprints.runtime.json_lines.handler.lambda_handler",
             "Architectures": ["arm64"],
             "TracingConfig": {"Mode": "Active"},
         },
@@ -806,8 +806,15 @@ def test_fails_when_handler_and_function_are_both_given(new_stack: NewStack) -> 
         return {"stack": stack, "function": inline(stack, name)}
 
     one = given("T")
-    with pytest.raises(ValueError, match=r"transform_handler='runtime.x.h' and transform_function"):
-        archive(one["stack"], transform_handler="runtime.x.h", transform_function=one["function"])
+    with pytest.raises(
+        ValueError,
+        match=r"transform_handler='lambda_blueprints.runtime.x.h' and transform_function",
+    ):
+        archive(
+            one["stack"],
+            transform_handler="lambda_blueprints.runtime.x.h",
+            transform_function=one["function"],
+        )
     two = given("P")
     with pytest.raises(ValueError, match=r"processor_handler=.* and processor_function"):
         archive(two["stack"], processor_handler=PROCESSOR, processor_function=two["function"])

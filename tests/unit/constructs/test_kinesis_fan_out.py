@@ -25,7 +25,7 @@ from lambda_blueprints.testing import LocalCloud
 from tests.conftest import CDK_CONTEXT, cfn_lint_template, normalize_template
 
 NewStack = Callable[..., Stack]
-HANDLER = "runtime.window_totals.handler.lambda_handler"
+HANDLER = "lambda_blueprints.runtime.window_totals.handler.lambda_handler"
 
 
 def stack_in(region: str) -> Stack:
@@ -576,3 +576,17 @@ def test_the_metric_methods_give_the_metrics_the_alarms_watch(new_stack: NewStac
         )
     with pytest.raises(KeyError, match="no enhanced fan-out consumer 'Other'"):
         fan_out.metric_consumer_lag("Other")
+
+
+def test_alarms_false_leaves_out_the_stream_consumer_and_lag_alarms(new_stack: NewStack) -> None:
+    stack = new_stack()
+    fan_out = KinesisFanOut(stack, "Race", shard_count=1, alarms=False)
+    consumer = fan_out.add_consumer("Leaderboard", enhanced_fan_out=True, handler=HANDLER)
+    loud = fan_out.add_consumer("Loud", handler=HANDLER, alarms=True)
+
+    assert fan_out.alarms == {}
+    assert consumer.alarms == {}
+    assert sorted(loud.alarms) == ["dead_letter_queue_depth", "errors", "iterator_age", "throttles"]
+    alarms = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) == 4
+    assert fan_out.metric_iterator_age().metric_name == "GetRecords.IteratorAgeMilliseconds"

@@ -23,7 +23,7 @@ from syrupy.assertion import SnapshotAssertion
 from lambda_blueprints import StreamTrigger
 from tests.conftest import inline_function, normalize_template
 
-HANDLER = "runtime.audit_trail.handler.lambda_handler"
+HANDLER = "lambda_blueprints.runtime.audit_trail.handler.lambda_handler"
 NewStack = Callable[..., Stack]
 
 
@@ -678,7 +678,9 @@ def test_fails_when_function_and_function_props_are_both_given(new_stack: NewSta
 
 
 def test_fails_when_neither_function_nor_handler_is_given(new_stack: NewStack) -> None:
-    with pytest.raises(ValueError, match=r"handler=None: give the handler path"):
+    with pytest.raises(
+        ValueError, match=r"handler=None: give the handler of the function to build"
+    ):
         build(new_stack, handler=None)
 
 

@@ -19,7 +19,7 @@ from syrupy.assertion import SnapshotAssertion
 from lambda_blueprints import TumblingWindowAggregator
 from tests.conftest import inline_function, normalize_template
 
-HANDLER = "runtime.window_totals.handler.lambda_handler"
+HANDLER = "lambda_blueprints.runtime.window_totals.handler.lambda_handler"
 NewStack = Callable[..., Stack]
 
 

@@ -480,10 +480,6 @@ def test_snapshot(new_stack: NewStack, snapshot_json: SnapshotAssertion) -> None
 # --- metrics and the alarms switch --------------------------------------------------------
 
 
-def alarm_ids(stack: Stack, alarms: dict[str, Any]) -> set[str]:
-    return {stack.get_logical_id(cast(CfnElement, a.node.default_child)) for a in alarms.values()}
-
-
 def test_the_api_metric_methods_give_the_metrics_the_alarms_watch(new_stack: NewStack) -> None:
     stack, racing, template = build(new_stack)
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
@@ -521,16 +517,20 @@ def test_the_api_metric_methods_give_the_metrics_the_alarms_watch(new_stack: New
     assert (errors.period.to_seconds(), errors.statistic) == (300, "Average")
 
 
-def test_alarms_false_leaves_out_every_alarm_but_the_streams(new_stack: NewStack) -> None:
-    stack, racing, template = build(new_stack, alarms=False)
+def test_alarms_false_leaves_out_every_alarm(new_stack: NewStack) -> None:
+    _stack, racing, template = build(new_stack, alarms=False)
 
-    for composed in (racing.api, racing.ingest, racing.standings, racing.publisher, racing.archive):
+    for composed in (
+        racing.api,
+        racing.ingest,
+        racing.standings,
+        racing.publisher,
+        racing.archive,
+        racing.fan_out,
+        racing.final_results,
+    ):
         assert composed.alarms == {}, composed.node.path
-    # KinesisFanOut has no alarms switch: its stream alarms, the standings consumer's lag
-    # alarm and the final-results consumer's alarms stay.
-    assert set(template.find_resources("AWS::CloudWatch::Alarm")) == alarm_ids(
-        stack, racing.fan_out.alarms
-    ) | alarm_ids(stack, racing.final_results.alarms)
+    assert template.find_resources("AWS::CloudWatch::Alarm") == {}
     assert racing.metric_api_server_errors().metric_name == "5XXError"
     assert racing.metric_api_latency().metric_name == "Latency"
     assert racing.archive.metric_data_freshness().metric_name == "DeliveryToS3.DataFreshness"

@@ -86,7 +86,7 @@ def test_function_environment_names_the_audit_table_and_retention(new_stack: New
     Template.from_stack(stack).has_resource_properties(
         "AWS::Lambda::Function",
         {
-            "Handler": "runtime.audit_trail.handler.lambda_handler",
+            "Handler": "lambda_blueprints.runtime.audit_trail.handler.lambda_handler",
             "Environment": {
                 "Variables": Match.object_like(
                     {
