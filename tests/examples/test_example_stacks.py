@@ -108,7 +108,10 @@ def test_the_shop_functions_run_your_code_with_its_dependency_and_the_runtime_la
     assert {"order_events.py", "shop_events.py", "ulid"} <= staged
 
 
-def test_the_import_check_names_what_lambda_would_not_find(tmp_path: Path) -> None:
+def test_the_import_check_names_what_lambda_would_not_find(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a relative cdk.out, as `cdk synth` leaves it
     app = App(context=CDK_CONTEXT, outdir=str(tmp_path / "out"))
     stack = Stack(app, "Imports")
     code = tmp_path / "fn"
@@ -120,7 +123,7 @@ def test_the_import_check_names_what_lambda_would_not_find(tmp_path: Path) -> No
     BlueprintFunction(stack, "Broken", code=str(code), handler="handler.main")
     BlueprintFunction(stack, "Fine", code=str(code), handler="ok.main")
     app.synth()
-    results = import_in_lambda(tmp_path / "out", "Imports")
+    results = import_in_lambda("out", "Imports")
     assert sorted(results.values(), key=str) == [
         "ModuleNotFoundError: No module named 'hypothesis'",
         None,

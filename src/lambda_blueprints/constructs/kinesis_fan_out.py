@@ -353,6 +353,8 @@ class KinesisFanOut(Construct):
                 )
         #: The data stream (the one given, or ``Stream``).
         self.stream: kinesis.IStream = stream
+        if stream.node.scope is self:
+            self.node.default_child = stream  # the stream this construct created
         #: The consumers added with :meth:`add_consumer`, by construct id.
         self.consumers: dict[str, StreamTrigger] = {}
         #: The stream's alarms, by role: ``iterator_age``, ``write_throttles``,

@@ -398,6 +398,9 @@ class StreamTrigger(Construct):
             enabled=enabled,
             on_failure=_QueueDestination(self.dead_letter_queue),
         )
+        # The escape hatch of the construct's main resource, set rather than by naming it
+        # "Resource", which would change its logical id.
+        self.node.default_child = self.event_source_mapping
         # The mapping validates its permissions when it is created: the policies first.
         for grant in grants:
             grant.apply_before(self.event_source_mapping)

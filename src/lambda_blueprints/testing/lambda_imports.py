@@ -225,7 +225,7 @@ def import_in_lambda(assembly_dir: str | Path, stack_name: str) -> dict[str, str
     import subprocess
     import tempfile
 
-    root = Path(assembly_dir)
+    root = Path(assembly_dir).resolve()
     template = json.loads((root / f"{stack_name}.template.json").read_text())
     assets: dict[str, Path] = {}
     manifest = root / f"{stack_name}.assets.json"

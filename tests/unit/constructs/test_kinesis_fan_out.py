@@ -590,3 +590,11 @@ def test_alarms_false_leaves_out_the_stream_consumer_and_lag_alarms(new_stack: N
     alarms = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
     assert len(alarms) == 4
     assert fan_out.metric_iterator_age().metric_name == "GetRecords.IteratorAgeMilliseconds"
+
+
+def test_the_default_child_is_the_stream_it_created(new_stack: NewStack) -> None:
+    stack = new_stack()
+    created = KinesisFanOut(stack, "Race", shard_count=1)
+    assert created.node.default_child is created.stream
+    given = KinesisFanOut(stack, "Given", stream=created.stream, shard_count=1)
+    assert given.node.default_child is None

@@ -763,3 +763,8 @@ def test_alarms_can_be_left_out(new_stack: NewStack) -> None:
     template_of(stack).resource_count_is("AWS::CloudWatch::Alarm", 0)
     assert trigger.alarms == {}
     assert trigger.metric_errors().metric_name == "Errors"
+
+
+def test_the_default_child_is_the_event_source_mapping(new_stack: NewStack) -> None:
+    trigger = StreamTrigger(new_stack(), "Trigger", handler=HANDLER)
+    assert trigger.node.default_child is trigger.event_source_mapping
