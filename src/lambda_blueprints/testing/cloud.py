@@ -161,7 +161,8 @@ class LocalFunction:
         that exist only in a function's asset (``import helpers`` next to the handler) are
         swapped in for its invocations and out afterwards: two functions never see each
         other's module state. Modules that your environment also provides (boto3,
-        Powertools) are shared: dependencies come from your environment, not from layers.
+        Powertools, the library's runtime) are imported once and shared; which of them a
+        function may import at all is the import guard's decision (:attr:`import_scope`).
         """
         if not self._own_names or self.code_dir is None:
             yield
