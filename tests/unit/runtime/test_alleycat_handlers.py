@@ -20,6 +20,7 @@ from lambda_blueprints.runtime.alleycat.leaderboard_api import handler as api
 from lambda_blueprints.runtime.alleycat.publisher import handler as publisher
 from lambda_blueprints.runtime.alleycat.race import decode_standings, encode_standings
 from lambda_blueprints.runtime.alleycat.standings import handler as standings
+from lambda_blueprints.runtime.shared.windows import Window
 from lambda_blueprints.testing import (
     LambdaContext,
     api_gateway_rest_event,
@@ -358,6 +359,134 @@ def test_a_failed_write_fails_the_final_invocation_for_a_retry(
         standings.lambda_handler(window([], state=state, is_final=True), context("s"))
 
 
+def store_page(number: int, entries: dict[str, list[Any]], version: int = 1) -> None:
+    """A standings page of race 42 for shard 0, as an earlier window wrote it."""
+    boto3.client("dynamodb").put_item(
+        TableName="races",
+        Item={
+            "pk": {"S": "race#42"},
+            "sk": {"S": f"standings#shardId-000000000000#{number:05d}"},
+            "raceId": {"N": "42"},
+            "classId": {"N": "3"},
+            "page": {"N": str(number)},
+            "standings": {"B": encode_standings(entries)},
+            "racers": {"N": str(len(entries))},
+            "updatedAt": {"S": "2026-01-01T00:00:00Z"},
+            "version": {"N": str(version)},
+        },
+    )
+
+
+def full_page() -> dict[str, list[Any]]:
+    return {str(r): [1, str(100 + r), f"Rider {r}"] for r in range(race.PAGE_RACERS)}
+
+
+def run_window(records: list[dict[str, Any]]) -> dict[str, Any]:
+    state = standings.lambda_handler(window(records), context("s"))["state"]
+    return standings.lambda_handler(window([], state=state, is_final=True), context("s"))
+
+
+def test_a_page_item_names_its_race_and_the_end_of_its_window(races: str) -> None:
+    event = window([record(bike(1, 1, 10), 1)])
+    state = standings.lambda_handler(event, context("s"))["state"]
+    standings.lambda_handler(window([], state=state, is_final=True), context("s"))
+
+    (item,) = pages()
+    assert item["raceId"] == {"N": "42"}
+    assert item["classId"] == {"N": "3"}
+    assert item["racers"] == {"N": "1"}
+    assert item["updatedAt"] == {"S": event["window"]["end"]}
+    assert event["window"]["end"] != event["window"]["start"]
+
+
+def test_new_racers_beyond_a_full_page_go_to_the_next_page_number(races: str) -> None:
+    store_page(0, full_page())
+
+    assert run_window([record(bike(5000, 1, 10), 1)]) == {"state": {}}
+
+    assert [(int(p["page"]["N"]), int(p["version"]["N"])) for p in pages()] == [(0, 1), (1, 1)]
+    assert decode_standings(pages()[1]["standings"]["B"]) == {"5000": [1, "10", "Rider 5000"]}
+    assert queued(races) == []
+
+
+def test_a_race_whose_pages_come_back_in_several_query_pages_is_merged_into_them(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_page(0, {str(r): [1, "10", f"Rider {r}"] for r in range(1, 11)})
+    store_page(1, {"5000": [1, "10", "Rider 5000"]})
+    client = standings.dynamodb_client()
+    real_query = client.query
+    # DynamoDB ends a query page at 1 MB; one item per page stands in for that here.
+    monkeypatch.setattr(client, "query", lambda **request: real_query(**request, Limit=1))
+
+    assert run_window([record(bike(3, 2, 30), 1), record(bike(5000, 2, 20), 2)]) == {"state": {}}
+
+    first, second = pages()
+    assert (int(first["version"]["N"]), int(second["version"]["N"])) == (2, 2)
+    assert decode_standings(first["standings"]["B"])["3"] == [2, "30", "Rider 3"]
+    assert decode_standings(second["standings"]["B"]) == {"5000": [2, "20", "Rider 5000"]}
+
+
+def test_the_pages_are_read_with_strongly_consistent_reads(races: str) -> None:
+    queries: list[dict[str, Any]] = []
+    standings.dynamodb_client().meta.events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: queries.append(dict(params))
+    )
+
+    run_window([record(bike(1, 1, 10), 1)])
+
+    assert queries
+    assert all(query.get("ConsistentRead") is True for query in queries)
+
+
+def test_the_writer_counts_the_pages_it_writes(races: str) -> None:
+    entries = {str(r): [1, str(100 + r), f"Rider {r}"] for r in range(1500)}
+    state = {"42": {"classId": 3, "standings": entries}}
+    at = Window("2026-01-01T00:00:00Z", "2026-01-01T00:00:15Z", "shardId-0", STREAM, "final")
+
+    first = standings.RaceStandings("races")
+    first.emit(state, at)
+    replay = standings.RaceStandings("races")
+    replay.emit(state, at)
+
+    assert first.writes == 2
+    assert replay.writes == 0
+
+
+def test_a_refused_page_of_one_race_is_parked_though_a_later_race_is_written(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = standings.dynamodb_client()
+    refused = refuse(
+        client,
+        "put_item",
+        "ValidationException",
+        "Item size exceeded",
+        lambda request: request["Item"]["pk"]["S"] == "race#41",
+    )
+    monkeypatch.setattr(client, "put_item", refused)
+
+    response = run_window([record(bike(1, 1, 10, raceId=41), 1), record(bike(2, 1, 20), 2)])
+
+    assert response == {"state": {}}
+    assert stored()["standings"] == {"2": [1, "20", "Rider 2"]}
+    [parked] = queued(races)
+    assert parked["reason"] == "STANDINGS_REJECTED"
+    assert "race 41 page 0" in parked["detail"]
+
+
+def test_a_page_of_exactly_the_size_limit_is_written(
+    races: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = {"1": [1, "10", "Rider 1"]}
+    monkeypatch.setattr(standings, "MAX_STANDINGS_BYTES", len(encode_standings(page)))
+
+    assert run_window([record(bike(1, 1, 10), 1)]) == {"state": {}}
+
+    assert stored()["standings"] == page
+    assert queued(races) == []
+
+
 # -- final results -----------------------------------------------------------------------
 
 
@@ -510,6 +639,160 @@ def test_a_failed_publish_reports_every_record_of_that_race(
     response = publisher.lambda_handler(event, context("publisher"))
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "200"}, {"itemIdentifier": "201"}]}
+
+
+def test_the_published_leaderboard_carries_exactly_what_the_frontend_reads(races: str) -> None:
+    put_standings("shardId-000000000000", {"7": [12, "30.5", "Ada"]}, "2026-11-23T10:00:15Z")
+
+    publisher.lambda_handler(
+        {"Records": [standings_change("shardId-000000000000", 160)]}, context("publisher")
+    )
+
+    [(_, body)] = published()
+    assert body == {
+        "raceId": 42,
+        "classId": 3,
+        "updatedAt": "2026-11-23T10:00:15Z",
+        "racers": 1,
+        "leaders": [{"rank": 1, "racerId": 7, "name": "Ada", "total": 30.5, "second": 12}],
+    }
+
+
+def test_a_race_without_standings_pages_publishes_an_empty_leaderboard(races: str) -> None:
+    response = publisher.lambda_handler(
+        {"Records": [standings_change("shardId-000000000000", 161)]}, context("publisher")
+    )
+
+    assert response == {"batchItemFailures": []}
+    [(_, body)] = published()
+    assert body == {"raceId": 42, "classId": 0, "updatedAt": "", "racers": 0, "leaders": []}
+
+
+def test_the_publisher_reads_standings_with_strongly_consistent_reads(races: str) -> None:
+    # The stream delivers the change right after the write: an eventually consistent read
+    # could miss the page that changed.
+    put_standings("shardId-000000000000", {"1": [5, "50", "a"]}, "T1")
+    queries: list[dict[str, Any]] = []
+    publisher.dynamodb_client().meta.events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: queries.append(dict(params))
+    )
+
+    publisher.lambda_handler(
+        {"Records": [standings_change("shardId-000000000000", 162)]}, context("publisher")
+    )
+
+    assert queries
+    assert all(query.get("ConsistentRead") is True for query in queries)
+
+
+def test_a_standings_page_without_an_update_time_still_publishes_the_latest_one(
+    races: str,
+) -> None:
+    put_standings("shardId-000000000000", {"1": [5, "50", "a"]}, "T2")
+    put_standings("shardId-000000000001", {"2": [5, "40", "b"]}, "T1")
+    boto3.client("dynamodb").update_item(
+        TableName="races",
+        Key={"pk": {"S": "race#42"}, "sk": {"S": "standings#shardId-000000000001#00000"}},
+        UpdateExpression="REMOVE updatedAt",
+    )
+
+    response = publisher.lambda_handler(
+        {"Records": [standings_change("shardId-000000000000", 163)]}, context("publisher")
+    )
+
+    assert response == {"batchItemFailures": []}
+    [(_, body)] = published()
+    assert body["updatedAt"] == "T2"
+    assert body["racers"] == 2
+
+
+def test_records_that_are_not_a_races_standings_publish_nothing(races: str) -> None:
+    put_standings("shardId-000000000000", {"1": [5, "50", "a"]}, "T1")
+    real = standings_change("shardId-000000000000", 170)
+    others: list[dict[str, Any]] = []
+    for breakage in (
+        lambda r: r.pop("dynamodb"),
+        lambda r: r["dynamodb"].pop("Keys"),
+        lambda r: r["dynamodb"]["Keys"].pop("pk"),
+        lambda r: r["dynamodb"]["Keys"].pop("sk"),
+        lambda r: r["dynamodb"]["Keys"].update(pk={"N": "42"}),
+        lambda r: r["dynamodb"]["Keys"].update(sk={"N": "1"}),
+        lambda r: r["dynamodb"]["Keys"].update(pk={"S": "race#forty-two"}),
+        lambda r: r["dynamodb"]["Keys"].update(pk={"S": "race#43"}, sk={"S": "final#17"}),
+    ):
+        other = standings_change("shardId-000000000000", 171 + len(others))
+        breakage(other)
+        others.append(other)
+
+    response = publisher.lambda_handler({"Records": [*others, real]}, context("publisher"))
+
+    assert response == {"batchItemFailures": []}
+    assert [topic for topic, _ in published()] == ["alleycat/races/42/leaderboard"]
+
+
+def leaderboard(names: list[str]) -> dict[str, Any]:
+    return {
+        "raceId": 42,
+        "classId": 3,
+        "updatedAt": "2026-11-23T10:00:15Z",
+        "racers": len(names),
+        "leaders": [
+            {"rank": n + 1, "racerId": n, "name": name, "total": 10.0, "second": 1}
+            for n, name in enumerate(names)
+        ],
+    }
+
+
+def encoded(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def most_leaders_that_fit(message: dict[str, Any]) -> int:
+    leaders = message["leaders"]
+    return max(
+        k
+        for k in range(len(leaders) + 1)
+        if len(encoded({**message, "leaders": leaders[:k]})) <= publisher.MAX_PAYLOAD_BYTES
+    )
+
+
+def test_a_leaderboard_of_exactly_the_payload_limit_is_published_whole() -> None:
+    message = leaderboard(["a" * 1000] * 10)
+    message["leaders"][-1]["name"] += "z" * (publisher.MAX_PAYLOAD_BYTES - len(encoded(message)))
+
+    payload = publisher.encode_leaderboard(message)
+
+    assert len(payload) == publisher.MAX_PAYLOAD_BYTES
+    assert json.loads(payload) == message
+
+
+@pytest.mark.parametrize("name_bytes", [995, 1000, 1003, 1210, 1531, 2017])
+def test_a_cut_leaderboard_keeps_the_most_leaders_that_fit(name_bytes: int) -> None:
+    message = leaderboard(["n" * name_bytes] * 200)
+
+    payload = publisher.encode_leaderboard(message)
+
+    assert len(payload) <= publisher.MAX_PAYLOAD_BYTES
+    body = json.loads(payload)
+    assert body == {**message, "leaders": message["leaders"][: most_leaders_that_fit(message)]}
+
+
+def test_a_cut_leaderboard_keeps_a_leader_that_fits_to_the_byte() -> None:
+    message = leaderboard(["a" * 1000] * 60)
+    fit = {**message, "leaders": message["leaders"][:50]}
+    message["leaders"][49]["name"] += "z" * (publisher.MAX_PAYLOAD_BYTES - len(encoded(fit)))
+
+    body = json.loads(publisher.encode_leaderboard(message))
+
+    assert len(body["leaders"]) == 50
+
+
+def test_a_leader_too_large_to_publish_alone_leaves_the_leaderboard_empty() -> None:
+    message = leaderboard(["x" * publisher.MAX_PAYLOAD_BYTES, "short"])
+
+    payload = publisher.encode_leaderboard(message)
+
+    assert json.loads(payload) == {**message, "leaders": []}
 
 
 # -- leaderboard API ---------------------------------------------------------------------

@@ -533,3 +533,92 @@ def test_a_history_object_that_is_not_a_history_document_fails_the_invocation(
 
     with pytest.raises(ValueError, match=rf"{KEY_3} is not a history document"):
         process(deliver([line(bike(7, 5))]))
+
+
+def test_a_redelivered_object_writes_nothing(buckets: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    event = deliver([line(bike(7, 5))])
+    process(event)
+    writes = Writes(monkeypatch)
+
+    assert process(event)["newBests"] == {"3": 0}
+
+    assert writes.gets == 1
+    assert writes.puts == []
+
+
+def test_repairing_a_history_counts_every_unusable_entry_it_drops() -> None:
+    racers: dict[str, Any] = {
+        "1": "not-seconds",
+        "2": {"5": "NaN", "6": "12.50", "7": "Infinity"},
+        "3": {"1": True, "2": None, "3": {"n": 1}, "4": [1, 2], "5": 7, "6": 2.5},
+        "4": None,
+    }
+
+    assert history.repair_history(KEY_3, racers) == 8
+
+    assert racers == {"2": {"6": "12.50"}, "3": {"5": 7, "6": 2.5}}
+
+
+def test_a_history_object_s3_reports_as_404_is_created(
+    buckets: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = history.s3_client()
+    real_get = client.get_object
+
+    def not_found(**kwargs: Any) -> Any:
+        if kwargs["Bucket"] == HISTORY:
+            raise ClientError({"Error": {"Code": "404", "Message": "Not Found"}}, "GetObject")
+        return real_get(**kwargs)
+
+    monkeypatch.setattr(client, "get_object", not_found)
+
+    assert process(deliver([line(bike(7, 5))]))["newBests"] == {"3": 1}
+
+    assert stored() == {"classId": 3, "racers": {"7": {"5": output(80, 50)}}}
+
+
+def test_history_objects_are_compact_json_gzipped_the_same_way_every_time(buckets: str) -> None:
+    process(deliver([line(bike(7, 5))]))
+
+    body = boto3.client("s3").get_object(Bucket=HISTORY, Key=KEY_3)["Body"].read()
+    document = {"classId": 3, "racers": {"7": {"5": output(80, 50)}}}
+    assert body == gzip.compress(json.dumps(document, separators=(",", ":")).encode(), mtime=0)
+
+
+PARKED_BODY = {"reason": "MALFORMED_RECORD", "detail": "x", "bucket": ARCHIVE, "key": "k"}
+MESSAGE_ROOM = MAX_MESSAGE_BYTES - 4 * 1024
+
+
+def test_a_parked_line_of_non_ascii_text_is_counted_in_utf8_bytes() -> None:
+    text = "漢" * 80_000  # 240,000 bytes of UTF-8; twice that as \u escapes
+
+    message = json.loads(history.parked_message(PARKED_BODY, text.encode()))
+
+    assert message["lineTruncated"] is False
+    assert message["line"] == text
+
+
+@pytest.mark.parametrize(("extra", "truncated"), [(0, False), (1, True)])
+def test_a_parked_line_is_kept_whole_up_to_the_message_size_limit(
+    extra: int, truncated: bool
+) -> None:
+    envelope = {**PARKED_BODY, "lineTruncated": False, "lineBytes": 200_000, "line": ""}
+    room = MESSAGE_ROOM - len(json.dumps(envelope, ensure_ascii=False).encode())
+    raw = b"a" * (room + extra)
+
+    text = history.parked_message(PARKED_BODY, raw)
+
+    assert json.loads(text)["lineTruncated"] is truncated
+    assert len(text.encode()) <= MESSAGE_ROOM
+    if not truncated:
+        assert len(text.encode()) == MESSAGE_ROOM
+
+
+def test_a_cut_parked_line_keeps_at_least_half_of_the_room() -> None:
+    raw = b"a" * 1_000_000
+
+    message = json.loads(history.parked_message(PARKED_BODY, raw))
+
+    assert message["lineTruncated"] is True
+    assert len(message["line"]) > MESSAGE_ROOM // 2
+    assert raw.decode().startswith(message["line"])

@@ -565,3 +565,149 @@ def test_a_record_without_creation_time_is_audited_at_an_unknown_time(cloud: Clo
     assert "changedAt" not in history[1]
     assert history[1]["changes"]["plan"] == {"change": "added", "new": "pro"}
     assert cloud.failure_messages() == []
+
+
+def test_audit_items_never_expire_when_no_retention_is_configured(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AUDIT_RETENTION_DAYS")
+    record = dynamodb_stream_record("INSERT", {"userId": "u-71"}, new_image={"userId": "u-71"})
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    (item,) = cloud.audit_items("u-71")
+    assert "expiresAt" not in item
+
+
+def test_an_empty_retention_setting_keeps_audit_items_forever(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDIT_RETENTION_DAYS", "")
+    record = dynamodb_stream_record("INSERT", {"userId": "u-72"}, new_image={"userId": "u-72"})
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    (item,) = cloud.audit_items("u-72")
+    assert "expiresAt" not in item
+
+
+def test_a_one_day_retention_sets_the_expiry(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIT_RETENTION_DAYS", "1")
+    monkeypatch.setattr(handler.time, "time", lambda: 1_700_000_000.5)
+    record = dynamodb_stream_record("INSERT", {"userId": "u-73"}, new_image={"userId": "u-73"})
+
+    invoke(dynamodb_stream_event(record))
+
+    (item,) = cloud.audit_items("u-73")
+    assert item["expiresAt"] == 1_700_000_000 + 86_400
+
+
+def test_a_rewrite_of_equal_values_is_reported_unchanged(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = dynamodb_stream_record(
+        "MODIFY",
+        {"userId": "u-51"},
+        old_image={"userId": "u-51", "n": 1},
+        new_image={"userId": "u-51", "n": 1},
+    )
+    outcomes = record_outcomes(monkeypatch)
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    assert outcomes == ["unchanged"]
+    assert cloud.audit_items("u-51") == []
+
+
+def test_a_retry_writes_the_parts_an_interrupted_attempt_left_out(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = {"userId": "u-99"} | {f"attribute-{n:05d}": "v" * 40 for n in range(8000)}
+    record = dynamodb_stream_record("INSERT", {"userId": "u-99"}, new_image=image)
+    # Another record in the batch: a batch that fails whole is retried whole instead.
+    other = dynamodb_stream_record("INSERT", {"userId": "u-89"}, new_image={"userId": "u-89"})
+    event = dynamodb_stream_event(record, other)
+    client = handler.dynamodb_client()
+    real_put = client.put_item
+    calls = 0
+
+    def throttled_after_the_first_part(**kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                "PutItem",
+            )
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(client, "put_item", throttled_after_the_first_part)
+    sequence_number = record["dynamodb"]["SequenceNumber"]
+    assert invoke(event) == {"batchItemFailures": [{"itemIdentifier": sequence_number}]}
+    assert len(cloud.audit_items("u-99")) == 1
+
+    outcomes = record_outcomes(monkeypatch)
+    assert invoke(event) == {"batchItemFailures": []}
+
+    assert outcomes == ["written", "duplicate"]
+    parts = sorted(cloud.audit_items("u-99"), key=lambda i: i["sk"])
+    assert len(parts) > 1
+    assert [p["part"] for p in parts] == list(range(1, len(parts) + 1))
+    assert [n for p in parts for n in p["changedAttributes"]] == sorted(image)
+
+
+def test_a_parked_record_names_the_invocation_that_parked_it(cloud: Cloud) -> None:
+    record = dynamodb_stream_record("INSERT", {"userId": "u-22"}, new_image={"userId": "u-22"})
+    record["eventName"] = "UPSERT"
+    context = LambdaContext(function_name="audit-trail", aws_request_id="req-22")
+
+    assert handler.lambda_handler(dynamodb_stream_event(record), context) == {
+        "batchItemFailures": []
+    }
+
+    (message,) = cloud.failure_messages()
+    body = json.loads(message["Body"])
+    assert body["functionName"] == "audit-trail"
+    assert body["requestId"] == "req-22"
+    assert body["eventID"] == record["eventID"]
+    assert message["MessageAttributes"]["functionName"]["StringValue"] == "audit-trail"
+
+
+def test_a_record_too_deep_to_keep_whole_is_parked_with_its_position(cloud: Cloud) -> None:
+    record = dynamodb_stream_record("INSERT", {"userId": "u-23"}, new_image={"userId": "u-23"})
+    record["dynamodb"]["NewImage"]["deep"] = nested(5_000)
+    context = LambdaContext(function_name="audit-trail", aws_request_id="req-23")
+
+    assert handler.lambda_handler(dynamodb_stream_event(record), context) == {
+        "batchItemFailures": []
+    }
+
+    (message,) = cloud.failure_messages()
+    body = json.loads(message["Body"])
+    assert body["reason"] == "NESTING_TOO_DEEP"
+    assert body["requestId"] == "req-23"
+    assert body["eventID"] == record["eventID"]
+    assert body["record"] == {
+        "eventID": record["eventID"],
+        "eventName": "INSERT",
+        "eventSourceARN": record["eventSourceARN"],
+        "dynamodb": {"SequenceNumber": record["dynamodb"]["SequenceNumber"]},
+    }
+
+
+def test_a_malformed_record_too_deep_to_keep_whole_is_still_parked(cloud: Cloud) -> None:
+    record = dynamodb_stream_record("INSERT", {"userId": "u-24"}, new_image={"userId": "u-24"})
+    long_arn = record["eventSourceARN"] + "x" * 3_000
+    record.update(eventName=7, eventSourceARN=long_arn, dynamodb="not-a-body", deep=nested(5_000))
+
+    assert invoke(dynamodb_stream_event(record)) == {"batchItemFailures": []}
+
+    (message,) = cloud.failure_messages()
+    body = json.loads(message["Body"])
+    assert body["reason"] == "MALFORMED_RECORD"
+    assert body["record"] == {
+        "eventID": record["eventID"],
+        "eventName": None,
+        "eventSourceARN": long_arn[:2048],
+        "dynamodb": {"SequenceNumber": None},
+    }

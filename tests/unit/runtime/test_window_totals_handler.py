@@ -385,3 +385,27 @@ def test_the_grid_holds_the_sum_of_ten_million_of_its_largest_values() -> None:
     assert DYNAMODB_NUMBERS.multiply(largest, Decimal(10_000_000)) == Decimal(
         "99999999999999999999999999999990.000000"
     )
+
+
+def test_a_dynamodb_number_off_the_grid_is_parked_and_the_others_count(queue_url: str) -> None:
+    response = invoke(window([order(4), order(Decimal("1E+30")), order(Decimal("1E-9"))]))
+
+    assert aggregate(response) == {"total": "4", "count": 1}
+    assert response["batchItemFailures"] == []
+    assert parked_reasons(queue_url) == ["VALUE_OUT_OF_RANGE", "VALUE_OUT_OF_RANGE"]
+
+
+@pytest.mark.parametrize("text", ["lots", "12,5", ""])
+def test_a_kinesis_value_that_is_not_a_number_is_parked(queue_url: str, text: str) -> None:
+    batch = window(
+        [
+            kinesis_record({"sales": text}, arrival_time=START + 1),
+            kinesis_record({"sales": "3"}, arrival_time=START + 2),
+        ]
+    )
+
+    response = invoke(batch)
+
+    assert aggregate(response) == {"total": "3", "count": 1}
+    assert response["batchItemFailures"] == []
+    assert parked_reasons(queue_url) == ["MISSING_VALUE"]
