@@ -38,28 +38,25 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 },
                 ConditionExpression="attribute_not_exists(orderId)",
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                continue  # shipped already: the event was delivered again
-            if as_poison(error) is None:
-                logger.exception("shipment not written; the batch is retried from here")
-                return {"batchItemFailures": [{"itemIdentifier": sequence_number}]}
-            _park(record, error, context)
         except Exception as error:
-            if as_poison(error) is None:
+            if _already_shipped(error):
+                continue  # the event was delivered again
+            poison = as_poison(error)
+            if poison is None:
                 logger.exception("shipment not written; the batch is retried from here")
                 return {"batchItemFailures": [{"itemIdentifier": sequence_number}]}
-            _park(record, error, context)
+            send_to_failure_queue(
+                boto3.client("sqs"),
+                record,
+                poison,
+                function_name=context.function_name,
+                request_id=context.aws_request_id,
+            )
     return {"batchItemFailures": []}
 
 
-def _park(record: dict[str, Any], error: Exception, context: Any) -> None:
-    poison = as_poison(error)
-    assert poison is not None  # noqa: S101 - only poison is parked
-    send_to_failure_queue(
-        boto3.client("sqs"),
-        record,
-        poison,
-        function_name=context.function_name,
-        request_id=context.aws_request_id,
+def _already_shipped(error: Exception) -> bool:
+    return (
+        isinstance(error, ClientError)
+        and error.response["Error"]["Code"] == "ConditionalCheckFailedException"
     )

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +37,11 @@ _STUB_INIT = '"""lambda-blueprints in Lambda: its runtime only (lambda_blueprint
 _LAYOUT_VERSION = "1"
 #: Marks a finished dependency install in the cache (not copied into assets).
 _COMPLETE = ".lambda-blueprints-complete"
-_SKIPPED = shutil.ignore_patterns(
-    _COMPLETE,
-    "__pycache__",
-    "*.pyc",
-    ".venv",
-    "venv",
-    ".git",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".ruff_cache",
+#: Folders of a code folder that are never part of a function: caches and virtualenvs.
+_SKIPPED_DIRS = frozenset(
+    {"__pycache__", ".venv", "venv", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 )
+_SKIPPED = shutil.ignore_patterns(_COMPLETE, "*.pyc", *_SKIPPED_DIRS)
 #: Files of a code folder that only describe its dependencies.
 _DEPENDENCY_FILES = ("requirements.txt", "pyproject.toml")
 
@@ -93,19 +87,20 @@ def _runtime_hash() -> str:
     return digest.hexdigest()
 
 
-def _hash_tree(digest: Any, root: Path, skip: Iterable[str] = ()) -> None:
-    skipped = set(skip)
-    for path in sorted(root.rglob("*")):
+def _source_files(root: Path, pattern: str = "*") -> list[Path]:
+    """The files of ``root`` that are staged: none under :data:`_SKIPPED_DIRS`, no ``.pyc``."""
+    return [
+        path
+        for path in sorted(root.rglob(pattern))
+        if path.is_file()
+        and path.suffix != ".pyc"
+        and not set(path.relative_to(root).parts) & _SKIPPED_DIRS
+    ]
+
+
+def _hash_tree(digest: Any, root: Path) -> None:
+    for path in _source_files(root):
         relative = path.relative_to(root).as_posix()
-        parts = set(relative.split("/"))
-        if (
-            not path.is_file()
-            or relative in skipped
-            or "__pycache__" in parts
-            or parts & {".venv", "venv", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
-            or path.suffix == ".pyc"
-        ):
-            continue
         digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
 
 
@@ -309,17 +304,14 @@ def folder_code(
 def imports_runtime(code: lambda_.Code) -> bool:
     """Whether code from a local folder imports ``lambda_blueprints`` (read, not imported)."""
     directory = code_directory(code)
-    if directory is None or directory == _RUNTIME_DIR.parent.parent:
-        return False
-    for path in directory.rglob("*.py"):
-        if set(path.relative_to(directory).parts) & {"__pycache__", ".venv", "venv"}:
-            continue
-        if (directory / "lambda_blueprints").is_dir():
-            return False  # the folder brings its own copy
-        if "lambda_blueprints" not in path.read_text(errors="replace"):
+    if directory is None or (directory / "lambda_blueprints").is_dir():
+        return False  # nothing to read, or the folder brings its own copy
+    for path in _source_files(directory, "*.py"):
+        source = path.read_text(errors="replace")
+        if "lambda_blueprints" not in source:
             continue
         try:
-            tree = ast.parse(path.read_text(errors="replace"))
+            tree = ast.parse(source)
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -387,10 +379,8 @@ def _module_file(root: Path, module: str) -> Path | None:
     return None
 
 
-def code_directory(code: lambda_.Code | None) -> Path | None:
+def code_directory(code: lambda_.Code) -> Path | None:
     """The local directory a function's code comes from, when there is one to read."""
-    if code is None:
-        return _RUNTIME_DIR.parent.parent
     folder = getattr(code, "_lambda_blueprints_folder", None)
     if isinstance(folder, Path):
         return folder
@@ -431,11 +421,8 @@ def check_handler(handler: object, code: lambda_.Code | None, *, prop: str = "ha
         return
     file = _module_file(directory, module)
     if file is None:
-        present = sorted(
-            p.relative_to(directory).as_posix()
-            for p in directory.rglob("*.py")
-            if not set(p.relative_to(directory).parts) & {"__pycache__", ".venv", "venv"}
-        )[:20]
+        sources = _source_files(directory, "*.py")
+        present = [p.relative_to(directory).as_posix() for p in sources][:20]
         raise ValueError(
             f"{prop}={handler!r}: the code has no module {module!r} "
             f"({module.replace('.', '/')}.py) in {directory}. Python files there: "

@@ -18,7 +18,12 @@ your own ``globals``.
 from __future__ import annotations
 
 import builtins
+import importlib.util
+import json
+import os
+import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -187,8 +192,6 @@ except BaseException as error:
 
 def _link_packages(names: Iterable[str], directory: Path) -> Path:
     """A folder holding (links to) the installed top-level packages ``names``."""
-    import importlib.util
-
     directory.mkdir(parents=True, exist_ok=True)
     for name in names:
         spec = importlib.util.find_spec(name)
@@ -220,11 +223,6 @@ def import_in_lambda(assembly_dir: str | Path, stack_name: str) -> dict[str, str
     Returns:
         Per function logical id: None when its handler imports, else the error.
     """
-    import json
-    import os
-    import subprocess
-    import tempfile
-
     root = Path(assembly_dir).resolve()
     template = json.loads((root / f"{stack_name}.template.json").read_text())
     assets: dict[str, Path] = {}
