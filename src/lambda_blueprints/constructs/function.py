@@ -35,17 +35,6 @@ class BlueprintFunction(Construct):
     code starts from the same place: the baseline below, checked by cdk-nag (AwsSolutions
     and Serverless packs), with metrics and alarms.
 
-    Example::
-
-        orders = BlueprintFunction(
-            self,
-            "Orders",
-            code="lambda/orders",          # a folder: its requirements.txt is bundled too
-            handler="handler.main",         # handler.py, def main(event, context)
-            environment={"TABLE_NAME": table.table_name},
-        )
-        table.grant_read_write_data(orders.function)
-
     Resources:
         * ``Resource``: the ``lambda_.Function`` (:attr:`function`, ``node.default_child``).
         * ``Role``: its own execution role, no managed policies (:attr:`role`).

@@ -59,8 +59,9 @@ class StreamTrigger(Construct):
         * Mapping: batch size 100, no batching window, starting position ``TRIM_HORIZON``,
           ``bisect_batch_on_error=True``, ``report_batch_item_failures=True``, 3 retries,
           records older than 24 hours sent to the failure queue, parallelization factor 1.
-        * Failure queue: SSE-SQS encryption (or ``encryption_key``), TLS enforced, 14 days
-          retention, kept when the stack is deleted; alarm as soon as it holds a message.
+        * Failure queue: SSE-KMS with the AWS managed key ``alias/aws/sqs`` (or
+          ``encryption_key``), TLS enforced, 14 days retention, kept when the stack is
+          deleted; alarm as soon as it holds a message.
         * Function: Python 3.14 on ARM64, 256 MiB, 30 s timeout, JSON logs in its own log
           group kept one month, X-Ray active tracing, the Powertools layer, recursive loops
           terminated, a role of its own holding only what the trigger needs.

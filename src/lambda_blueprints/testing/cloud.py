@@ -272,13 +272,9 @@ class LocalCloud:
     """An in-process AWS for tests: moto services plus Lambda delivery with AWS semantics.
 
     Use it as a context manager; it starts moto's ``mock_aws`` (and fake credentials when
-    none are set) and stops them on exit::
-
-        with LocalCloud() as cloud:
-            stack = cloud.deploy(my_stack)
-            boto3.resource("dynamodb").Table(stack.physical_id("Users")).put_item(Item=...)
-            cloud.run_until_idle()
-            assert cloud.log.failures() == []
+    none are set) and stops them on exit: ``with LocalCloud() as cloud:``, then
+    ``cloud.deploy(stack)``, write to the deployed resources with boto3, and
+    ``cloud.run_until_idle()`` before asserting on the results.
 
     Args:
         region: The region of every resource.

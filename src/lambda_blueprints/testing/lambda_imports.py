@@ -216,9 +216,8 @@ def import_in_lambda(assembly_dir: str | Path, stack_name: str) -> dict[str, str
     holds only the function's staged code, its layers' ``python/`` folders (the Powertools
     layer stood in by the installed Powertools and its bundled extras) and what the Python
     runtime ships (the standard library, boto3 and its dependencies): nothing of your test
-    environment. Use it in your tests after ``cdk synth`` (or ``app.synth()``)::
-
-        assert import_in_lambda("cdk.out", "Shop") == {"OrdersFunction...": None, ...}
+    environment. Use it in your tests after ``cdk synth`` (or ``app.synth()``): every
+    value of ``import_in_lambda("cdk.out", "Shop")`` should be None.
 
     Returns:
         Per function logical id: None when its handler imports, else the error.
