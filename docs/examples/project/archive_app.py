@@ -12,7 +12,7 @@ archive = FirehoseArchive(
     "RaceArchive",
     stream=race_events,
     processor_handler="handler.main",
-    processor_code="lambda/orders",
+    processor_code="lambda/archive",
 )
 analytics = iam.Role(stack, "Analytics", assumed_by=iam.AccountRootPrincipal())
 archive.grant_read(analytics)

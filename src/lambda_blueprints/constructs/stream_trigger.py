@@ -74,7 +74,8 @@ class StreamTrigger(Construct):
     The function receives ``FAILURE_QUEUE_URL`` and may send records it can never
     process to that queue itself, with a reason, instead of failing the batch for them.
     An existing ``lambda_.Function`` given as ``function`` receives it too (an imported
-    function cannot: set it yourself), and ``sqs:SendMessage`` on the queue.
+    function cannot: set it yourself), and ``sqs:SendMessage``, ``sqs:GetQueueAttributes``
+    and ``sqs:GetQueueUrl`` on the queue (with the KMS actions a customer managed key needs).
 
     Args:
         scope: The parent construct.

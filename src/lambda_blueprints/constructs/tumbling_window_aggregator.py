@@ -80,10 +80,15 @@ class TumblingWindowAggregator(Construct):
         memory_size: Memory of the built function in MiB. Defaults to 256.
         timeout: Timeout of the built function. Defaults to 30 seconds.
         log_retention: Retention of the built function's logs. Defaults to one month.
-        code, layers, runtime_helpers, log_level, architecture,
-            reserved_concurrent_executions: The built function's code and options, as for
-            :class:`StreamTrigger` (a code folder that imports ``lambda_blueprints`` gets
-            the runtime layer, so the window helper imports in Lambda as in tests).
+        code: Your code for the built function, as for :class:`StreamTrigger`: a folder
+            that imports ``lambda_blueprints`` gets the runtime layer, so the window helper
+            imports in Lambda as in tests. Defaults to the library's runtime.
+        layers: Further layers of the built function.
+        runtime_helpers: Add the library's runtime layer to the built function. Defaults
+            to adding it when a code folder imports ``lambda_blueprints``.
+        log_level: Application log level of the built function. Defaults to ``INFO``.
+        architecture: Architecture of the built function. Defaults to ``ARM_64``.
+        reserved_concurrent_executions: Reserved concurrency of the built function.
         stream_retention: Retention of the Kinesis stream (for the iterator-age alarm).
         encryption_key: Customer managed key for the results table, the failure queue and
             the function's logs and environment.
