@@ -19,10 +19,10 @@ code is a pure reducer (``add``) plus a writer (``emit``):
   records before it and reports it in ``batchItemFailures``, so Lambda retries from there
   with exactly that state (the mapping needs ``ReportBatchItemFailures``);
 * ``emit`` runs on the final invocation (if the current part saw any record, parked ones
-  included) and on an early-termination invocation. Each part of a window has its own id: ``final``, or
-  ``early-<sequence number of the part's first record>`` for a part ended early. The id
-  is the same on every retry of an invocation and differs between parts, so writes keyed
-  by window and part are idempotent and never overwrite another part;
+  included) and on an early-termination invocation. Each part of a window has its own id:
+  ``final``, or ``early-<sequence number of the part's first record>`` for a part ended
+  early. The id is the same on every retry of an invocation and differs between parts, so
+  writes keyed by window and part are idempotent and never overwrite another part;
 * an aggregate that can never be written (``emit`` raises an error
   :func:`~.failures.as_poison` calls permanent, e.g. an item the table rejects) goes to
   ``on_poison`` as a window record naming the shard, the window, the part and its first
