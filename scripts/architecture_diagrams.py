@@ -429,6 +429,7 @@ class _Builder:
 
     def _add_nodes(self) -> None:
         alarm_groups: dict[tuple[str, ...], Node] = {}
+        alarm_counts: dict[str, int] = {}
         for logical_id in self.resources:
             kind_icon = NODE_TYPES.get(self._type(logical_id))
             segments = self.paths.get(logical_id, (logical_id,))
@@ -445,12 +446,11 @@ class _Builder:
                     group = Node(f"alarms_{len(alarm_groups)}", "alarms", ALARMS_ICON, "", cluster)
                     alarm_groups[cluster] = group
                     self.nodes[group.id] = group
-                group.notes.append(logical_id)
+                alarm_counts[group.id] = alarm_counts.get(group.id, 0) + 1
                 self.alias[logical_id] = group.id
         for group in alarm_groups.values():
-            count = len(group.notes)
+            count = alarm_counts[group.id]
             group.label = f"{count} alarm" if count == 1 else f"{count} alarms"
-            group.notes = []
         for logical_id in self.resources:
             prop = _FOLDED_INTO.get(self._type(logical_id))
             if prop is not None:

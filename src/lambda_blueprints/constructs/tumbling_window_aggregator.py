@@ -83,12 +83,11 @@ class TumblingWindowAggregator(Construct):
         code: Your code for the built function, as for :class:`StreamTrigger`: a folder
             that imports ``lambda_blueprints`` gets the runtime layer, so the window helper
             imports in Lambda as in tests. Defaults to the library's runtime.
-        layers: Further layers of the built function.
-        runtime_helpers: Add the library's runtime layer to the built function. Defaults
-            to adding it when a code folder imports ``lambda_blueprints``.
-        log_level: Application log level of the built function. Defaults to ``INFO``.
-        architecture: Architecture of the built function. Defaults to ``ARM_64``.
-        reserved_concurrent_executions: Reserved concurrency of the built function.
+        layers: As for :class:`BlueprintFunction`.
+        runtime_helpers: As for :class:`BlueprintFunction`.
+        log_level: As for :class:`BlueprintFunction`.
+        architecture: As for :class:`BlueprintFunction`.
+        reserved_concurrent_executions: As for :class:`BlueprintFunction`.
         stream_retention: Retention of the Kinesis stream (for the iterator-age alarm).
         encryption_key: Customer managed key for the results table, the failure queue and
             the function's logs and environment.
