@@ -187,3 +187,27 @@ def asset_directory(stack: Any, code: dict[str, Any]) -> Path:
             if destination["objectKey"] == code["S3Key"]:
                 return Path(assembly.directory) / asset["source"]["path"]
     raise KeyError(code["S3Key"])
+
+
+#: AWS behaviour recorded outside this project (EventBridge pattern outcomes from AWS's own
+#: ``TestEventPattern``, real sample events), kept beside the repository, never inside it.
+CONFORMANCE = Path(
+    os.environ.get("LAMBDA_BLUEPRINTS_CONFORMANCE", ROOT.parent / "shared" / "conformance")
+)
+
+
+def conformance_files(folder: str) -> list[Path]:
+    """The JSON files of one conformance folder, or an empty list when it is absent."""
+    directory = CONFORMANCE / folder
+    return sorted(directory.glob("*.json")) if directory.is_dir() else []
+
+
+def require_conformance(folder: str) -> Path:
+    """Skip, naming the folder and the variable to set, when the conformance data is absent."""
+    directory = CONFORMANCE / folder
+    if not directory.is_dir():
+        pytest.skip(
+            f"conformance data {directory} is absent; set LAMBDA_BLUEPRINTS_CONFORMANCE to the "
+            "folder holding eventbridge-patterns/ and events/ to run these cases"
+        )
+    return directory

@@ -245,14 +245,16 @@ def test_rules_without_a_pattern_match_no_event(h: Harness) -> None:
     assert h.functions.calls == []
 
 
-def test_plain_numbers_in_detail_match_by_their_spelling(h: Harness) -> None:
+def test_plain_numbers_in_detail_match_by_value(h: Harness) -> None:
     h.bridge.add_rule(Rule("exact", {"detail": {"price": [300.0]}}, [lambda_target()]))
     entry = {"Source": "shop", "DetailType": "Priced"}
 
-    for spelling in ("300.0", "3.0e2", "300"):
-        h.bridge.put_events([{**entry, "Detail": f'{{"price": {spelling}, "as": "{spelling}"}}'}])
+    for spelling in ("300.0", "3.0e2", "300", "300.5", '"300"'):
+        h.bridge.put_events(
+            [{**entry, "Detail": f'{{"price": {spelling}, "as": {json.dumps(spelling)}}}'}]
+        )
 
-    assert [e["detail"]["as"] for e in h.functions.events()] == ["300.0"]
+    assert [e["detail"]["as"] for e in h.functions.events()] == ["300.0", "3.0e2", "300"]
 
 
 def test_every_matching_rule_and_target_receives_the_event(h: Harness) -> None:

@@ -19,6 +19,7 @@ from lambda_blueprints.testing.filtering import (
     loads_preserving_numbers,
     matches,
     validate_pattern,
+    wildcard_complexity,
 )
 
 # The EC2 state-change event of the spec (9.2), with a few extra detail fields in the
@@ -155,16 +156,101 @@ def test_null_empty_and_boolean_values(pattern: dict[str, Any], expected: bool) 
     assert matches(pattern, EC2_EVENT) is expected
 
 
-def test_plain_equality_compares_numbers_by_their_json_text() -> None:
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        {"detail": {"state": {"status": ["running"]}}},
+        {"detail": {"state.status": ["running"]}},
+        {"detail.state.status": ["running"]},
+    ],
+)
+@pytest.mark.parametrize(
+    "detail",
+    [
+        {"state": {"status": "running"}},
+        {"state.status": "running"},
+        {"state": {"zone": "a"}, "state.status": "running"},
+    ],
+)
+def test_field_names_are_joined_with_dots_in_patterns_and_events(
+    pattern: dict[str, Any], detail: dict[str, Any]
+) -> None:
+    assert matches(pattern, {"detail": detail})
+    stopped = json.loads(json.dumps(detail).replace("running", "stopped"))
+    assert not matches(pattern, {"detail": stopped})
+    assert not matches(pattern, {"detail": {"state": "running"}})
+
+
+def test_dotted_and_nested_fields_of_one_object_match_together() -> None:
+    pattern = {"detail": {"state": {"status": ["running"], "zone": ["a"]}}}
+    assert matches(pattern, {"detail": {"state": {"zone": "a"}, "state.status": "running"}})
+    assert not matches(pattern, {"detail": {"state": {"zone": "b"}, "state.status": "running"}})
+    # Two spellings of one field in a pattern keep the values of both.
+    both = {"detail": {"state": {"status": ["running"]}, "state.status": ["stopped"]}}
+    assert matches(both, {"detail": {"state": {"status": "stopped"}}})
+
+
+def test_filter_criteria_join_dotted_field_names_too() -> None:
+    record_filter = esm_filter('{"data": {"order.status": ["paid"]}}', source="kinesis")
+    assert record_filter.matches(kinesis_record('{"order": {"status": "paid"}}'))
+    assert not record_filter.matches(kinesis_record('{"order": {"status": "open"}}'))
+
+
+@pytest.mark.parametrize(
+    ("operator", "value", "expected"),
+    [
+        ("prefix", "post-init", True),
+        ("prefix", "test-1", False),
+        ("prefix", "init", False),
+        ("prefix", 12, True),  # not a string, so no prefix excludes it
+        ("prefix", None, True),
+        ("suffix", "file.txt.bak", True),
+        ("suffix", "file.jpg", False),
+    ],
+)
+def test_anything_but_takes_a_list_of_prefixes_or_suffixes(
+    operator: str, value: Any, expected: bool
+) -> None:
+    options = ["init", "test"] if operator == "prefix" else [".txt", ".jpg"]
+    pattern = {"detail": {"f": [{"anything-but": {operator: options}}]}}
+    assert matches(pattern, {"detail": {"f": value}}) is expected
+    assert not matches(pattern, {"detail": {}})
+
+
+@pytest.mark.parametrize(
+    ("wildcards", "complexity"),
+    [
+        (["/Users/*/doc.txt"], 2),
+        (["arn:aws:events:us-east-1:*:event-bus/*"], 3),
+        (["/Users/*/dir/dir/dir/dir/dir/doc.txt"], 7),
+        (["*:stack/A/*", "*:stack/B/*", "*:stack/C/*"], 9),
+        (["*:*:*:*:*:event-bus/*"], 11),
+        (["*:stack/A/*", "*:stack/B/*", "*:stack/C/*", "*:stack/D/*"], 12),
+    ],
+)
+def test_wildcard_complexity_counts_the_prefixes_one_value_keeps_alive(
+    wildcards: list[str], complexity: int
+) -> None:
+    assert wildcard_complexity(wildcards) == complexity
+    pattern = {"arn": [{"wildcard": text} for text in wildcards]}
+    if complexity > 10:
+        with pytest.raises(FilterError, match="too complex"):
+            validate_pattern(pattern, for_event_source_mapping=False)
+    else:
+        validate_pattern(pattern, for_event_source_mapping=False)
+
+
+def test_rules_compare_plain_numbers_by_value_and_never_with_strings() -> None:
     assert matches({"detail": {"c-count": [5]}}, EC2_EVENT)
-    assert not matches({"detail": {"c-count": [5.0]}}, EC2_EVENT)
+    assert matches({"detail": {"c-count": [5.0]}}, EC2_EVENT)
+    assert not matches({"detail": {"c-count": [6]}}, EC2_EVENT)
     assert not matches({"detail": {"c-count": ["5"]}}, EC2_EVENT)
     parsed = loads_preserving_numbers('{"price": 3.0e2}')
     assert parsed == {"price": JsonNumber("3.0e2")}
     assert matches({"price": [JsonNumber("3.0e2")]}, parsed)
-    assert not matches({"price": [300]}, parsed)
-    assert not matches({"price": [300.0]}, parsed)
-    assert matches({"price": [{"numeric": ["=", 300]}]}, parsed)
+    assert matches({"price": [300]}, parsed)
+    assert not matches({"price": [{"anything-but": [300]}]}, parsed)
+    assert matches({"price": [{"anything-but": [301]}]}, parsed)
 
 
 @pytest.mark.parametrize(
@@ -349,7 +435,12 @@ def test_matches_refuses_an_invalid_pattern() -> None:
         ({"n": [{"anything-but": []}]}, "may not be empty"),
         ({"n": [{"anything-but": ["a", 1]}]}, "only strings or only numbers"),
         ({"n": [{"anything-but": {"numeric": [">", 1]}}]}, "unknown anything-but operator"),
-        ({"n": [{"anything-but": {"prefix": ["a"]}}]}, "needs a string"),
+        ({"n": [{"anything-but": {"prefix": [1]}}]}, "needs a string"),
+        ({"n": [{"anything-but": {"prefix": []}}]}, "may not be empty"),
+        ({"n": [{"anything-but": {"prefix": ""}}]}, "empty prefix"),
+        ({"n": [{"anything-but": {"suffix": ["x", ""]}}]}, "empty suffix"),
+        ({"n": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}, "too complex"),
+        ({"n": [{"wildcard": f"*:stack/{name}/*"} for name in "ABCD"]}, "too complex"),
         ({"$or": [{"a": ["x"]}]}, "at least two"),
         ({"$or": {"a": ["x"]}}, "at least two"),
         ({"$or": [{"a": ["x"]}, "b"]}, "must be a JSON object"),

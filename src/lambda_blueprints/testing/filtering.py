@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from lambda_blueprints.testing import _json
 
@@ -37,9 +37,14 @@ MAX_FILTERS = 10
 MAX_PATTERN_LENGTH = 4096
 #: Numeric matching covers -5.0e9 to +5.0e9 inclusive.
 NUMERIC_LIMIT = Decimal("5e9")
-#: Plain equality compares numbers by their JSON text, so 300, 300.0 and 3.0e2 differ; the
-#: ``numeric`` operator compares values. Rules and filters share this behaviour.
-PLAIN_NUMBERS_MATCH_BY_TEXT = True
+#: In event source mapping filters, plain equality compares numbers by their JSON text, so
+#: 300, 300.0 and 3.0e2 differ, as Lambda's filtering documentation states; the ``numeric``
+#: operator compares values. EventBridge rules compare plain numbers by value (recorded
+#: against EventBridge's ``TestEventPattern``: ``[300]`` matches ``300.0``).
+ESM_NUMBERS_MATCH_BY_TEXT = True
+#: The most wildcard-pattern prefixes one field's value may keep alive at once. EventBridge
+#: refuses a pattern above it ("Rule is too complex"); see :func:`wildcard_complexity`.
+MAX_WILDCARD_COMPLEXITY = 10
 #: UNSPECIFIED (spec 7.1): operators that neither Lambda's filter table nor the EventBridge
 #: "Pipe support" column lists. The emulator rejects them in filter criteria.
 ESM_UNSUPPORTED_OPERATORS = frozenset({"wildcard", "cidr", "$or"})
@@ -131,13 +136,13 @@ def _number_value(value: Any) -> Decimal:
     return Decimal(value)
 
 
-def _numbers_equal(expected: Any, actual: Any) -> bool:
-    if PLAIN_NUMBERS_MATCH_BY_TEXT:
+def _numbers_equal(expected: Any, actual: Any, *, by_text: bool) -> bool:
+    if by_text:
         return _number_text(expected) == _number_text(actual)
     return _number_value(expected) == _number_value(actual)
 
 
-def _equals(expected: Any, actual: Any) -> bool:
+def _equals(expected: Any, actual: Any, *, by_text: bool) -> bool:
     """Plain equality of a pattern value and a document value, types never mixing."""
     if expected is None:
         return actual is None
@@ -145,7 +150,7 @@ def _equals(expected: Any, actual: Any) -> bool:
         return isinstance(actual, bool) and actual is expected
     if isinstance(expected, str):
         return isinstance(actual, str) and actual == expected
-    return _is_number(actual) and _numbers_equal(expected, actual)
+    return _is_number(actual) and _numbers_equal(expected, actual, by_text=by_text)
 
 
 def _is_sequence(value: Any) -> bool:
@@ -191,6 +196,116 @@ def _wildcard_regex(wildcard: str) -> re.Pattern[str]:
             previous_star = False
         index += 1
     return re.compile("".join(parts), re.DOTALL)
+
+
+_STAR = None
+
+
+def _wildcard_tokens(wildcard: str) -> list[str | None]:
+    """The characters a wildcard's byte machine reads, quotes included; None is a ``*``."""
+    tokens: list[str | None] = ['"']
+    index = 0
+    while index < len(wildcard):
+        char = wildcard[index]
+        if char == "\\":
+            index += 1
+            tokens.append(wildcard[index])
+        else:
+            tokens.append(_STAR if char == "*" else char)
+        index += 1
+    tokens.append('"')
+    return tokens
+
+
+@dataclass
+class _WildcardState:
+    literal: dict[str, set[int]]
+    star_to: set[int]
+    patterns: set[int]
+    shared_literal: dict[str, int]
+    shared_star: int | None = None
+
+
+def wildcard_complexity(wildcards: Sequence[str], *, limit: int | None = None) -> int:
+    """How many wildcard-pattern prefixes one field's value can keep matching at once.
+
+    EventBridge compiles the wildcards of one field into a non-deterministic byte machine
+    and refuses a rule whose worst-case value keeps more than
+    :data:`MAX_WILDCARD_COMPLEXITY` weighted states alive. This builds that machine: the
+    literal characters before a pattern's first ``*`` (and that ``*``) are shared between
+    patterns, everything after is the pattern's own; a state weighs one per pattern through
+    it. Then it explores every set of states some value can reach and returns the heaviest.
+
+    Args:
+        wildcards: The field's wildcard strings (already checked for bad escapes).
+        limit: Stop exploring as soon as the complexity exceeds this.
+    """
+    states = [_WildcardState({}, set(), set(), {})]
+
+    def new_state() -> int:
+        states.append(_WildcardState({}, set(), set(), {}))
+        return len(states) - 1
+
+    for pattern_id, wildcard in enumerate(dict.fromkeys(wildcards)):
+        tokens = _wildcard_tokens(wildcard)
+        current, before_star, shared, after_star = 0, 0, True, False
+        for token in tokens:
+            state = states[current]
+            if token is _STAR:
+                following = state.shared_star if shared else None
+                if following is None:
+                    following = new_state()
+                    if shared:
+                        states[current].shared_star = following
+                states[current].star_to.add(following)
+                states[following].star_to.add(following)
+                before_star, shared, after_star = current, False, True
+            else:
+                following = state.shared_literal.get(token) if shared else None
+                if following is None:
+                    following = new_state()
+                    if shared:
+                        states[current].shared_literal[token] = following
+                states[current].literal.setdefault(token, set()).add(following)
+                if after_star:
+                    # A star may match nothing, so the state before it reads on too.
+                    states[before_star].literal.setdefault(token, set()).add(following)
+                after_star = False
+            states[following].patterns.add(pattern_id)
+            current = following
+    # The characters the patterns name, and None for any other character.
+    alphabet: list[str | None] = [
+        *sorted({char for state in states for char in state.literal}),
+        None,
+    ]
+    heaviest = 0
+    seen: set[frozenset[int]] = set()
+    pending = [frozenset({0})]
+    while pending:
+        active = pending.pop()
+        for char in alphabet:
+            reached: set[int] = set()
+            for index in active:
+                reached |= states[index].star_to
+                if char is not None:
+                    reached |= states[index].literal.get(char, set())
+            if not reached:
+                continue
+            weight = sum(len(states[index].patterns) for index in reached)
+            weight += sum(
+                len(states[star].patterns)
+                for index in reached
+                for star in states[index].star_to
+                if star not in reached
+            )
+            heaviest = max(heaviest, weight)
+            if limit is not None and heaviest > limit:
+                return heaviest
+            key = frozenset(reached)
+            if key not in seen:
+                seen.add(key)
+                pending.append(key)
+    return heaviest
 
 
 # --------------------------------------------------------------------------- validation
@@ -245,6 +360,15 @@ class _Validator:
             raise FilterError(f"{path}: an array of values may not be empty")
         for condition in conditions:
             self.condition(condition, path)
+        wildcards = [text for condition in conditions for text in _wildcards_of(condition)]
+        if wildcards:
+            complexity = wildcard_complexity(wildcards, limit=MAX_WILDCARD_COMPLEXITY)
+            if complexity > MAX_WILDCARD_COMPLEXITY:
+                raise FilterError(
+                    f"{path}: rule is too complex (wildcard complexity above "
+                    f"{MAX_WILDCARD_COMPLEXITY}); use fewer '*' or fewer repeated characters "
+                    "after a '*'"
+                )
 
     def condition(self, condition: Any, path: str) -> None:
         if condition is None or isinstance(condition, bool | str):
@@ -310,9 +434,6 @@ class _Validator:
                 f"{path}: anything-but with {operator!r} is not supported in event filtering"
             )
         where = f"{path}.{operator}"
-        if operator in ("prefix", "suffix"):
-            _require_string(inner, where)
-            return
         values = inner if _is_sequence(inner) else [inner]
         if not values:
             raise FilterError(f"{where}: the list may not be empty")
@@ -320,6 +441,8 @@ class _Validator:
             _require_string(value, where)
             if operator == "wildcard":
                 _wildcard_regex(value)
+            elif operator in ("prefix", "suffix") and not value:
+                raise FilterError(f"{where}: an empty {operator} would exclude every string")
 
 
 _OPERAND_CHECKS: Mapping[str, Callable[[_Validator, Any, str], None]] = {
@@ -332,6 +455,19 @@ _OPERAND_CHECKS: Mapping[str, Callable[[_Validator, Any, str], None]] = {
     "exists": _Validator.exists,
     "cidr": _Validator.cidr,
 }
+
+
+def _wildcards_of(condition: Any) -> list[str]:
+    """The wildcard strings of one condition: ``wildcard`` and ``anything-but`` wildcards."""
+    if not isinstance(condition, Mapping) or len(condition) != 1:
+        return []
+    ((operator, operand),) = condition.items()
+    if operator == "wildcard":
+        return [operand]
+    if operator == "anything-but" and isinstance(operand, Mapping) and "wildcard" in operand:
+        inner = operand["wildcard"]
+        return list(inner) if _is_sequence(inner) else [inner]
+    return []
 
 
 def _require_string(value: Any, path: str) -> None:
@@ -399,7 +535,10 @@ def _check_range(first: _Comparison, second: _Comparison, path: str) -> None:
 def matches(pattern: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
     """Whether ``document`` matches the EventBridge event pattern ``pattern``.
 
-    The pattern is validated first with every EventBridge operator allowed.
+    The pattern is validated first with every EventBridge operator allowed. Field names are
+    joined with dots, as EventBridge does: ``{"state.status": [...]}`` and
+    ``{"state": {"status": [...]}}`` are one pattern, and each matches both
+    ``{"state.status": v}`` and ``{"state": {"status": v}}`` in the document.
 
     Args:
         pattern: The event pattern, parsed.
@@ -412,51 +551,131 @@ def matches(pattern: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
         FilterError: The pattern is invalid.
     """
     validate_pattern(pattern, for_event_source_mapping=False)
-    return _match_object(pattern, document)
+    return _RULES.match_object(expand_dotted_keys(pattern), document)
 
 
-def _match_object(pattern: Mapping[str, Any], document: Any) -> bool:
-    for key, sub_pattern in pattern.items():
+def expand_dotted_keys(pattern: Mapping[str, Any]) -> dict[str, Any]:
+    """The pattern with each dot-joined field name (``"a.b"``) nested (``{"a": {"b": ...}}``).
+
+    Branches that land on the same field are merged; ``$or`` branches are expanded in turn.
+    """
+    expanded: dict[str, Any] = {}
+    for key, value in pattern.items():
         if key == _OR:
-            if not any(_match_object(branch, document) for branch in sub_pattern):
-                return False
+            expanded[_OR] = [expand_dotted_keys(branch) for branch in value]
             continue
-        found = _flatten(document[key]) if isinstance(document, Mapping) and key in document else []
-        if isinstance(sub_pattern, Mapping):
-            if not _match_nested(sub_pattern, found):
+        if isinstance(value, Mapping):
+            value = expand_dotted_keys(value)
+        *parents, leaf = key.split(".")
+        target = expanded
+        for parent in parents:
+            nested = target.get(parent)
+            if not isinstance(nested, dict):
+                nested = target[parent] = {}
+            target = nested
+        _merge_pattern(target, leaf, value)
+    return expanded
+
+
+def _merge_pattern(target: dict[str, Any], key: str, value: Any) -> None:
+    existing = target.get(key)
+    if isinstance(existing, dict) and isinstance(value, Mapping):
+        for inner_key, inner_value in value.items():
+            _merge_pattern(existing, inner_key, inner_value)
+    elif _is_sequence(existing) and _is_sequence(value):
+        # Two spellings of one leaf: EventBridge keeps the values of both.
+        target[key] = [*cast("Sequence[Any]", existing), *value]
+    else:
+        target[key] = value
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """Evaluates an expanded pattern against a document."""
+
+    numbers_by_text: bool
+
+    def match_object(self, pattern: Mapping[str, Any], document: Any) -> bool:
+        for key, sub_pattern in pattern.items():
+            if key == _OR:
+                if not any(self.match_object(branch, document) for branch in sub_pattern):
+                    return False
+                continue
+            found = _field_values(document, key, nested=isinstance(sub_pattern, Mapping))
+            if isinstance(sub_pattern, Mapping):
+                if not self.match_nested(sub_pattern, found):
+                    return False
+            elif not self.match_leaf(sub_pattern, found):
                 return False
-        elif not _match_leaf(sub_pattern, found):
-            return False
-    return True
+        return True
+
+    def match_nested(self, pattern: Mapping[str, Any], found: list[Any]) -> bool:
+        objects = [value for value in found if isinstance(value, Mapping)]
+        if not objects:
+            # Nothing to descend into: only conditions that hold for absent fields can match.
+            return self.match_object(pattern, {})
+        return any(self.match_object(pattern, value) for value in objects)
+
+    def match_leaf(self, conditions: Sequence[Any], found: list[Any]) -> bool:
+        # Objects are not leaves: exists and the value operators ignore them.
+        leaves = [value for value in found if not isinstance(value, Mapping)]
+        return any(self.match_condition(condition, leaves) for condition in conditions)
+
+    def match_condition(self, condition: Any, leaves: list[Any]) -> bool:
+        by_text = self.numbers_by_text
+        if not isinstance(condition, Mapping):
+            return any(_equals(condition, leaf, by_text=by_text) for leaf in leaves)
+        ((operator, operand),) = condition.items()
+        if operator == "exists":
+            return bool(leaves) is operand
+        if operator == "anything-but":
+            return any(not self.excluded(operand, leaf) for leaf in leaves)
+        if operator == "numeric":
+            comparisons = _numeric_conditions(operand, operator)
+            return any(_numeric_holds(comparisons, leaf) for leaf in leaves)
+        test = _STRING_TESTS[operator]
+        return any(isinstance(leaf, str) and test(operand, leaf) for leaf in leaves)
+
+    def excluded(self, operand: Any, value: Any) -> bool:
+        """Whether ``value`` is one that ``anything-but: operand`` rules out."""
+        if isinstance(operand, Mapping):
+            ((operator, inner),) = operand.items()
+            if not isinstance(value, str):
+                return False
+            options = inner if _is_sequence(inner) else [inner]
+            return any(_STRING_TESTS[operator](option, value) for option in options)
+        options = operand if _is_sequence(operand) else [operand]
+        return any(_equals(option, value, by_text=self.numbers_by_text) for option in options)
 
 
-def _match_nested(pattern: Mapping[str, Any], found: list[Any]) -> bool:
+_RULES = _Matcher(numbers_by_text=False)
+_ESM = _Matcher(numbers_by_text=ESM_NUMBERS_MATCH_BY_TEXT)
+
+
+def _field_values(document: Any, key: str, *, nested: bool) -> list[Any]:
+    """The values the field ``key`` has in ``document``, dot-joined names included.
+
+    A document field named ``"a.b"`` is the field ``b`` of ``a``. For a nested pattern the
+    document's ``a`` object and its dot-joined ``a.*`` fields are seen as one object.
+    """
+    if not isinstance(document, Mapping):
+        return []
+    found = _flatten(document[key]) if key in document else []
+    if not nested or not any("." in name for name in document):
+        return found
+    dotted = key + "."
+    joined = {
+        name[len(dotted) :]: value for name, value in document.items() if name.startswith(dotted)
+    }
+    if not joined:
+        return found
     objects = [value for value in found if isinstance(value, Mapping)]
-    if not objects:
-        # Nothing to descend into: only conditions that hold for absent fields can match.
-        return _match_object(pattern, {})
-    return any(_match_object(pattern, value) for value in objects)
-
-
-def _match_leaf(conditions: Sequence[Any], found: list[Any]) -> bool:
-    # Objects are not leaves: exists and the value operators ignore them.
-    leaves = [value for value in found if not isinstance(value, Mapping)]
-    return any(_match_condition(condition, leaves) for condition in conditions)
-
-
-def _match_condition(condition: Any, leaves: list[Any]) -> bool:
-    if not isinstance(condition, Mapping):
-        return any(_equals(condition, leaf) for leaf in leaves)
-    ((operator, operand),) = condition.items()
-    if operator == "exists":
-        return bool(leaves) is operand
-    if operator == "anything-but":
-        return any(not _excluded(operand, leaf) for leaf in leaves)
-    if operator == "numeric":
-        comparisons = _numeric_conditions(operand, operator)
-        return any(_numeric_holds(comparisons, leaf) for leaf in leaves)
-    test = _STRING_TESTS[operator]
-    return any(isinstance(leaf, str) and test(operand, leaf) for leaf in leaves)
+    if len(objects) != 1:
+        return [*found, joined]
+    merged: dict[str, Any] = dict(objects[0])
+    for name, value in joined.items():
+        merged[name] = [*_flatten(merged[name]), *_flatten(value)] if name in merged else value
+    return [*(value for value in found if value is not objects[0]), merged]
 
 
 def _numeric_holds(comparisons: Sequence[_Comparison], value: Any) -> bool:
@@ -464,18 +683,6 @@ def _numeric_holds(comparisons: Sequence[_Comparison], value: Any) -> bool:
         return False
     number = _number_value(value)
     return all(comparison.holds(number) for comparison in comparisons)
-
-
-def _excluded(operand: Any, value: Any) -> bool:
-    """Whether ``value`` is one that ``anything-but: operand`` rules out."""
-    if isinstance(operand, Mapping):
-        ((operator, inner),) = operand.items()
-        if not isinstance(value, str):
-            return False
-        options = inner if _is_sequence(inner) else [inner]
-        return any(_STRING_TESTS[operator](option, value) for option in options)
-    options = operand if _is_sequence(operand) else [operand]
-    return any(_equals(option, value) for option in options)
 
 
 def _fold(text: str) -> str:
@@ -632,13 +839,13 @@ class RecordFilter:
     def _match(self, pattern: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
         data_key = DATA_KEYS[self._source]
         if data_key not in pattern:
-            return _match_object(pattern, document)
+            return _ESM.match_object(pattern, document)
         pattern_wants_json = isinstance(pattern[data_key], Mapping)
         payload_is_json = isinstance(document.get(data_key), dict | list)
         if pattern_wants_json != payload_is_json:
             # A JSON / non-JSON mismatch between payload and pattern drops the record.
             return False
-        return _match_object(pattern, document)
+        return _ESM.match_object(pattern, document)
 
 
 def compile_filters(filter_criteria: Mapping[str, Any] | None, source: Source) -> RecordFilter:
@@ -687,6 +894,7 @@ def _compile_pattern(item: Any, source: Source, path: str) -> Mapping[str, Any]:
     except ValueError as error:
         raise FilterError(f"{path}: not valid JSON ({error}): {text!r}") from error
     _Validator(esm=True).fields(pattern, path)
+    pattern = expand_dotted_keys(pattern)
     data_key = DATA_KEYS[source]
     if source != "sqs" and data_key in pattern and not isinstance(pattern[data_key], Mapping):
         raise FilterError(
