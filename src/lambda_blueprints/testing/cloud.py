@@ -33,6 +33,7 @@ from typing import Any
 import boto3
 
 from lambda_blueprints.testing import _moto_limits, _moto_speedups
+from lambda_blueprints.testing._moto_reads import MotoKinesisReader
 from lambda_blueprints.testing.activity import (
     ActivityLog,
     Invocation,
@@ -349,6 +350,8 @@ class LocalCloud:
         self._restore_moto: Callable[[], None] = lambda: None
         # Kinesis records fetched once per shard and shared by every reader of the stream.
         self._kinesis_reads: dict[tuple[str, str], Any] = {}
+        # The mappings' and Firehose's Kinesis reads, served by moto's models directly.
+        self._kinesis_reader = MotoKinesisReader(account_id, region)
         self._saved_env: dict[str, str | None] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -1179,7 +1182,7 @@ class _Deployment:
             source=(
                 KinesisStreamSource(
                     source_arn,
-                    client=self.cloud.client("kinesis"),
+                    client=self.cloud._kinesis_reader,
                     clock=self.cloud.clock,
                     retention_seconds=self._kinesis_retention(source_arn),
                     shared_reads=self.cloud._kinesis_reads,
@@ -1266,7 +1269,7 @@ class _Deployment:
             if service == "dynamodb"
             else KinesisStreamSource(
                 source_arn,
-                client=self.cloud.client("kinesis"),
+                client=self.cloud._kinesis_reader,
                 role_arn=function.role_arn,
                 clock=self.cloud.clock,
                 retention_seconds=self._kinesis_retention(source_arn),

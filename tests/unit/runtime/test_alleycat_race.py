@@ -312,6 +312,28 @@ def test_a_number_or_text_the_archive_cannot_hold_is_refused_in_any_field(
     assert error.reason == reason
 
 
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        # A surrogate written as raw (CESU-style) UTF-8 bytes rather than a \\u escape.
+        (json.dumps(message(firmware="X")).encode().replace(b"X", b"\xed\xa0\x80"), "MALFORMED"),
+        # Exactly the 309 digits that put an integer past a double's range.
+        (json.dumps(message(firmware="X")).replace('"X"', "2" + "0" * 308).encode(), "NUMBER"),
+        # UTF-16 text, whose bytes spell no ASCII escape, with a lone surrogate.
+        (json.dumps(message(firmware="X")).replace('"X"', '"\\udc00"').encode("utf-16"), "MAL"),
+        # An exponent with a sign.
+        (json.dumps(message(firmware="X")).replace('"X"', "1E+400").encode(), "NUMBER"),
+    ],
+)
+def test_the_writability_check_is_skipped_only_where_nothing_can_fail(
+    data: bytes, reason: str
+) -> None:
+    assert refused(data).reason.startswith(reason)
+    # Just inside: 308 digits are a double, and a plain message is written.
+    near = json.dumps(message(firmware="X")).replace('"X"', "1" + "0" * 307)
+    assert race.parse_message(near).racer_id == 3
+
+
 def test_a_message_over_4_kib_is_too_large_and_one_of_4_kib_counts() -> None:
     base = json.dumps(message(pad="")).encode()
     fits = base.replace(b'"pad": ""', b'"pad": "' + b"x" * (4096 - len(base)) + b'"')

@@ -194,6 +194,8 @@ def read_message(
             f"racerId={message.racer_id} was published by {publisher[:64]!r}: a bike "
             "speaks for its own racer only",
         )
+    if b"\x00" not in data and _MAY_NOT_BE_WRITABLE.search(data) is None:
+        return payload, message
     try:
         # Every reader refuses what the archive could not hold exactly (e.g. 1e400 in a
         # field no reader looks at), so that all of them count the same messages.
@@ -203,6 +205,14 @@ def read_message(
             raise
         raise PoisonRecordError("MALFORMED_MESSAGE", f"not JSON: {error.detail}") from error
     return payload, message
+
+
+#: What a message must hold for the archive's writer to refuse it, found in its bytes: a
+#: ``\u`` escape or UTF-8-encoded surrogate (a lone surrogate is not UTF-8), an exponent or
+#: a run of 309 digits (a number beyond a double's range needs one or the other). A UTF-8
+#: message (no NUL bytes: UTF-16 and UTF-32 JSON has them) with none of them is written
+#: whole, so only the others are tried.
+_MAY_NOT_BE_WRITABLE = re.compile(rb"\\u|\xed[\xa0-\xbf]|[eE][-+]?[0-9]|[0-9]{309}")
 
 
 def message_from(payload: Mapping[str, Any]) -> RaceMessage:
@@ -272,7 +282,8 @@ def _number(payload: Mapping[str, Any], field: str, low: Decimal, high: Decimal)
     value = payload.get(field)
     if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
         raise PoisonRecordError("INVALID_MESSAGE", f"{field}={_shown(value)} is not a number")
-    number = Decimal(str(value))
+    # A JSON number with a fraction is already a Decimal with its exact text.
+    number = Decimal(value) if isinstance(value, Decimal) else Decimal(str(value))
     if not number.is_finite() or not low <= number <= high:
         raise PoisonRecordError(
             "INVALID_MESSAGE", f"{field}={_shown(value)} is not in {low}-{high}"

@@ -240,6 +240,10 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
         ) from error
     if not isinstance(value, dict):
         raise PoisonRecordError("NOT_AN_OBJECT", f"the record holds a JSON {type(value).__name__}")
+    # Each level opens with a bracket byte (in UTF-16 and UTF-32 too), so a record with no
+    # more of them than the limit cannot nest deeper: measure only the others.
+    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:
+        return value
     depth = json_depth(value)
     if depth > MAX_JSON_DEPTH:
         raise PoisonRecordError(
