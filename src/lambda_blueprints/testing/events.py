@@ -752,6 +752,7 @@ def eventbridge_event(
     region: str = DEFAULT_REGION,
     account: str = DEFAULT_ACCOUNT,
     event_id: str | None = None,
+    replay_name: str | None = None,
 ) -> dict[str, Any]:
     """Build an EventBridge event as a rule delivers it to a Lambda target.
 
@@ -764,19 +765,24 @@ def eventbridge_event(
         region: ``region``.
         account: ``account``, 12 digits.
         event_id: ``id``; default a new UUID.
+        replay_name: For an event replayed from an archive: the replay's name, which
+            EventBridge adds as ``replay-name``. Live events carry no such key.
 
     Returns:
         The event, with the envelope's ``"version": "0"``.
 
     Raises:
-        ValueError: On an empty detail type or source, or an account that is not 12 digits.
+        ValueError: On an empty detail type, source or replay name, or an account that is
+            not 12 digits.
         TypeError: When ``detail`` is not a JSON-serializable mapping.
     """
     if not detail_type or not source:
         raise ValueError("an EventBridge event has a detail-type and a source")
     if not (len(account) == 12 and account.isdigit()):
         raise ValueError(f"an AWS account id has 12 digits: {account!r}")
-    return {
+    if replay_name is not None and not replay_name:
+        raise ValueError("a replay has a name: pass None for a live event")
+    event: dict[str, Any] = {
         "version": "0",
         "id": event_id or str(uuid.uuid4()),
         "detail-type": detail_type,
@@ -787,6 +793,9 @@ def eventbridge_event(
         "resources": [str(r) for r in resources],
         "detail": _plain_dict(detail, "detail"),
     }
+    if replay_name is not None:
+        event["replay-name"] = replay_name
+    return event
 
 
 def ec2_state_change_event(
@@ -952,6 +961,41 @@ def _with_default_headers(
     return extra + pairs
 
 
+#: The caller fields of a REST event's ``requestContext.identity`` (see ``identity=``).
+_REST_CALLER_FIELDS = (
+    "accessKey",
+    "accountId",
+    "apiKey",
+    "apiKeyId",
+    "caller",
+    "cognitoAuthenticationProvider",
+    "cognitoAuthenticationType",
+    "cognitoIdentityId",
+    "cognitoIdentityPoolId",
+    "principalOrgId",
+    "user",
+    "userArn",
+)
+
+
+def _caller_identity(identity: Mapping[str, str | None] | None) -> dict[str, str | None]:
+    """The ``identity=`` fields of :func:`api_gateway_rest_event`, checked."""
+    fields = dict(identity or {})
+    unknown = sorted(set(fields) - set(_REST_CALLER_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"identity takes the caller fields {', '.join(_REST_CALLER_FIELDS)}, not "
+            f"{', '.join(map(repr, unknown))} (sourceIp, userAgent and clientCert have "
+            "their own arguments)"
+        )
+    wrong = [
+        name for name, value in fields.items() if value is not None and not isinstance(value, str)
+    ]
+    if wrong:
+        raise TypeError(f"identity fields are strings or None: {', '.join(wrong)}")
+    return fields
+
+
 def api_gateway_rest_event(
     method: HttpMethod | str,
     path: str,
@@ -965,6 +1009,7 @@ def api_gateway_rest_event(
     stage_variables: Mapping[str, str] | None = None,
     client_cert: Mapping[str, Any] | None = None,
     authorizer: Mapping[str, Any] | None = None,
+    identity: Mapping[str, str | None] | None = None,
     source_ip: str = DEFAULT_SOURCE_IP,
     user_agent: str = DEFAULT_USER_AGENT,
     api_id: str = DEFAULT_API_ID,
@@ -997,6 +1042,12 @@ def api_gateway_rest_event(
             ``requestContext.identity.clientCert``.
         authorizer: ``requestContext.authorizer`` as an authorizer leaves it, for example
             ``{"claims": {...}}`` (Cognito) or ``{"principalId": ..., ...}`` (Lambda).
+        identity: Caller fields of ``requestContext.identity``, all ``null`` by default
+            (an anonymous caller), which IAM authorization, Cognito identities or an API
+            key fill in: ``accessKey``, ``accountId``, ``apiKey``, ``apiKeyId``,
+            ``caller``, ``cognitoAuthenticationProvider``, ``cognitoAuthenticationType``,
+            ``cognitoIdentityId``, ``cognitoIdentityPoolId``, ``principalOrgId``,
+            ``user`` and ``userArn``; each a string or ``None``.
         source_ip: ``requestContext.identity.sourceIp``.
         user_agent: ``requestContext.identity.userAgent`` and the default ``User-Agent``.
         api_id: The REST API id; the domain is ``<api_id>.execute-api.<region>.amazonaws.com``.
@@ -1010,14 +1061,17 @@ def api_gateway_rest_event(
 
     Raises:
         ValueError: On an unknown method, a path without a leading ``/``, a path parameter
-            absent from the path or an incomplete client certificate.
-        TypeError: On header or query values that are not strings.
+            absent from the path, an incomplete client certificate or an ``identity``
+            field that is not a caller field.
+        TypeError: On header or query values, or ``identity`` values, that are not
+            strings.
     """
     http_method = _method(method)
     if not path.startswith("/"):
         raise ValueError(f"a request path starts with '/': {path!r}")
     parameters = dict(path_parameters or {})
     resource_path = resource or _route_template(path, parameters)
+    caller = _caller_identity(identity)
     text, is_base64, is_json = _http_body(body)
     domain = f"{api_id}.execute-api.{region}.amazonaws.com"
     defaults = {
@@ -1033,7 +1087,7 @@ def api_gateway_rest_event(
     query_pairs = _multi(query, "query parameter")
     when = _now() if request_time is None else request_time
     generated_id, extended_id = _request_ids()
-    identity: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "accessKey": None,
         "accountId": None,
         "apiKey": None,
@@ -1049,8 +1103,9 @@ def api_gateway_rest_event(
         "userAgent": user_agent,
         "userArn": None,
     }
+    fields.update(caller)
     if client_cert is not None:
-        identity["clientCert"] = _checked_client_cert(client_cert)
+        fields["clientCert"] = _checked_client_cert(client_cert)
     context: dict[str, Any] = {
         "accountId": account,
         "apiId": api_id,
@@ -1058,7 +1113,7 @@ def api_gateway_rest_event(
         "domainPrefix": api_id,
         "extendedRequestId": extended_id,
         "httpMethod": http_method,
-        "identity": identity,
+        "identity": fields,
         "path": f"/{stage}{path}",
         "protocol": "HTTP/1.1",
         "requestId": request_id or generated_id,
@@ -1315,13 +1370,14 @@ def validate_firehose_response(event: Mapping[str, Any], response: Any) -> None:
     if not isinstance(response, Mapping) or not isinstance(response.get("records"), list):
         raise ValueError("a Firehose transformation returns an object with a records list")
     expected = [r["recordId"] for r in event["records"]]
+    known = set(expected)
     seen: set[str] = set()
     for index, record in enumerate(response["records"]):
         where = f"records[{index}]"
         if not isinstance(record, Mapping):
             raise ValueError(f"{where} is not an object")
         record_id = record.get("recordId")
-        if not isinstance(record_id, str) or record_id not in expected:
+        if not isinstance(record_id, str) or record_id not in known:
             raise ValueError(f"{where} has a recordId that is not in the event: {record_id!r}")
         if record_id in seen:
             raise ValueError(f"{where} answers record {record_id} a second time")
@@ -1491,6 +1547,7 @@ def s3_object_lambda_event(
     payload: str | Mapping[str, Any] | None = None,
     principal_id: str = DEFAULT_S3_PRINCIPAL_ID,
     user_arn: str = "arn:aws:iam::123456789012:user/tester",
+    user_name: str | None = None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Build the event S3 Object Lambda sends for a ``GetObject`` request.
@@ -1509,6 +1566,9 @@ def s3_object_lambda_event(
             sent as JSON; ``""`` when ``None``.
         principal_id: ``userIdentity.principalId``.
         user_arn: ``userIdentity.arn``; its account is ``userIdentity.accountId``.
+        user_name: ``userIdentity.userName``, the IAM user's friendly name, which the
+            event may carry for an IAM user caller (CloudTrail's ``userIdentity``);
+            left out when ``None``.
         request_id: ``xAmzRequestId``; default generated.
 
     Returns:
@@ -1533,7 +1593,7 @@ def s3_object_lambda_event(
         payload_text = payload
     else:
         payload_text = json.dumps(_plain_dict(payload, "payload"))
-    return {
+    event: dict[str, Any] = {
         "xAmzRequestId": request_id or uuid.uuid4().hex[:16].upper(),
         "getObjectContext": {
             "inputS3Url": input_s3_url,
@@ -1555,6 +1615,9 @@ def s3_object_lambda_event(
         },
         "protocolVersion": "1.00",
     }
+    if user_name is not None:
+        event["userIdentity"]["userName"] = user_name
+    return event
 
 
 # --- CloudFormation -----------------------------------------------------------------------

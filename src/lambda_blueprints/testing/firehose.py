@@ -539,7 +539,7 @@ class S3Destination:
     def compress(self, data: bytes) -> bytes:
         """The object body for ``data``."""
         if self.compression == "GZIP":
-            return gzip.compress(data, compresslevel=6, mtime=0)
+            return gzip.compress(data, compresslevel=1, mtime=0)
         return data
 
 

@@ -208,11 +208,12 @@ def read_message(
 
 
 #: What a message must hold for the archive's writer to refuse it, found in its bytes: a
-#: ``\u`` escape or UTF-8-encoded surrogate (a lone surrogate is not UTF-8), an exponent or
+#: ``\u`` escape or UTF-8-encoded surrogate (a lone surrogate is not UTF-8), a number with an
+#: exponent (a number token follows ``:``, ``,`` or ``[``) or
 #: a run of 309 digits (a number beyond a double's range needs one or the other). A UTF-8
 #: message (no NUL bytes: UTF-16 and UTF-32 JSON has them) with none of them is written
 #: whole, so only the others are tried.
-_MAY_NOT_BE_WRITABLE = re.compile(rb"\\u|\xed[\xa0-\xbf]|[eE][-+]?[0-9]|[0-9]{309}")
+_MAY_NOT_BE_WRITABLE = re.compile(rb"\\u|\xed[\xa0-\xbf]|[:,\[]\s*-?[0-9][0-9.]*[eE]|[0-9]{309}")
 
 
 def message_from(payload: Mapping[str, Any]) -> RaceMessage:
