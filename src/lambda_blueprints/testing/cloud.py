@@ -13,36 +13,28 @@ Nothing here imports aws_cdk: a Stack is used only through its duck-typed API.
 from __future__ import annotations
 
 import base64
-import importlib
-import importlib.util
 import json
 import os
 import re
-import sys
 import tempfile
-import time
-import traceback
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 
 from lambda_blueprints.testing import _moto_limits, _moto_speedups
+from lambda_blueprints.testing._core import ServiceContext
 from lambda_blueprints.testing._moto_reads import MotoKinesisReader
 from lambda_blueprints.testing.activity import (
     ActivityLog,
     Invocation,
-    InvocationThrottled,
     InvokeResult,
 )
 from lambda_blueprints.testing.apigateway import APIGATEWAY_TYPES, ApiGateway, HttpResponse
 from lambda_blueprints.testing.clock import Clock
-from lambda_blueprints.testing.context import LambdaContext
 from lambda_blueprints.testing.eventbridge import EventBridge, Rule, RuleTarget
 from lambda_blueprints.testing.firehose import (
     BucketNotifications,
@@ -50,12 +42,13 @@ from lambda_blueprints.testing.firehose import (
     delivery_stream_source_and_destination,
 )
 from lambda_blueprints.testing.iot import IotCore
-from lambda_blueprints.testing.lambda_imports import (
-    POWERTOOLS_LAYER_MARK,
-    ImportScope,
-    LambdaImportError,
-    guarded,
+from lambda_blueprints.testing.lambda_ import (
+    AsyncInvocations,
+    Faults,
+    Lambda,
+    LocalFunction,
 )
+from lambda_blueprints.testing.lambda_imports import POWERTOOLS_LAYER_MARK, ImportScope
 from lambda_blueprints.testing.sqs import SqsEventSourceMapping
 from lambda_blueprints.testing.streams import (
     DynamoDBStreamSource,
@@ -120,110 +113,6 @@ class Resource:
     ref: str
     attributes: dict[str, str] = field(default_factory=dict)
     emulated: bool = True
-
-
-@dataclass
-class LocalFunction:
-    """A Lambda function the local cloud runs in-process."""
-
-    name: str
-    arn: str
-    handler: str
-    code_dir: Path | None
-    environment: dict[str, str]
-    timeout: float
-    memory_size: int
-    role_arn: str
-    #: What the function can import in Lambda (None: anything, the guard is off).
-    import_scope: ImportScope | None = None
-    _entry: Callable[[dict[str, Any], Any], Any] | None = None
-    _own_names: frozenset[str] = frozenset()
-    _own_modules: dict[str, ModuleType] = field(default_factory=dict)
-
-    def load(self) -> Callable[[dict[str, Any], Any], Any]:
-        """Import the handler (once), in the function's own module namespace."""
-        if self._entry is None:
-            self._own_names = _asset_only_modules(self.code_dir)
-            with self.isolated(), guarded(self.import_scope):
-                try:
-                    self._entry = _load_handler(self.handler, self.code_dir, self.name)
-                except ImportError as error:
-                    module = self.handler.rpartition(".")[0]
-                    raise LambdaImportError(
-                        f"Unable to import module '{module}': {error}"
-                    ) from error
-        return self._entry
-
-    @contextmanager
-    def isolated(self) -> Iterator[None]:
-        """Give the function its own copies of the modules only its asset provides.
-
-        In Lambda every function runs in its own process. Here they share one, so modules
-        that exist only in a function's asset (``import helpers`` next to the handler) are
-        swapped in for its invocations and out afterwards: two functions never see each
-        other's module state. Modules that your environment also provides (boto3,
-        Powertools, the library's runtime) are imported once and shared; which of them a
-        function may import at all is the import guard's decision (:attr:`import_scope`).
-        """
-        if not self._own_names or self.code_dir is None:
-            yield
-            return
-        others = {k: sys.modules.pop(k) for k in list(sys.modules) if _top(k) in self._own_names}
-        sys.modules.update(self._own_modules)
-        sys.path.insert(0, str(self.code_dir))
-        try:
-            yield
-        finally:
-            sys.path.remove(str(self.code_dir))
-            self._own_modules = {
-                k: sys.modules.pop(k) for k in list(sys.modules) if _top(k) in self._own_names
-            }
-            sys.modules.update(others)
-
-
-@dataclass
-class _Fault:
-    fail: int = 0
-    throttle: int = 0
-    duplicate: int = 0
-    mutate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    error: type[Exception] = RuntimeError
-
-
-class Faults:
-    """Faults to inject into invocations: failures, throttles, duplicates, corrupt events."""
-
-    def __init__(self) -> None:
-        self._faults: dict[str, _Fault] = {}
-
-    def inject(
-        self,
-        function_name: str,
-        *,
-        fail: int = 0,
-        throttle: int = 0,
-        duplicate: int = 0,
-        mutate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> None:
-        """Make the next invocations of a function misbehave.
-
-        Args:
-            function_name: The function (physical name or logical id).
-            fail: This many invocations fail with a function error before the handler runs.
-            throttle: This many invocations are throttled (never reach the function).
-            duplicate: This many successful invocations are delivered twice (at-least-once
-                delivery); the second delivery's result counts.
-            mutate: Rewrites every event before the handler sees it (poison records).
-        """
-        self._faults[function_name] = _Fault(fail, throttle, duplicate, mutate)
-
-    def clear(self) -> None:
-        """Remove every fault."""
-        self._faults.clear()
-
-    def get(self, function_name: str) -> _Fault | None:
-        """The fault of a function, if any."""
-        return self._faults.get(function_name)
 
 
 class DeployedStack:
@@ -301,8 +190,6 @@ class LocalCloud:
         self.region = region
         #: Whether functions may import only what they would have in Lambda.
         self.strict_imports = strict_imports
-        #: Layers deployed here, by version ARN: the folder holding their content.
-        self.layers: dict[str, Path] = {}
         self.account_id = account_id
         self.clock = clock or Clock()
         #: Everything delivered: invocations, checkpoints, failure records.
@@ -311,6 +198,31 @@ class LocalCloud:
         self.faults = Faults()
         #: Functions by physical name.
         self.functions: dict[str, LocalFunction] = {}
+        self._stacks: dict[str, DeployedStack] = {}
+        self._lambda = Lambda(
+            region=region,
+            account_id=account_id,
+            faults=self.faults,
+            functions=self.functions,
+            stacks=self._stacks,
+        )
+        #: Layers deployed here, by version ARN: the folder holding their content.
+        self.layers: dict[str, Path] = self._lambda.layers
+        self._context = ServiceContext(
+            region=region,
+            account_id=account_id,
+            clock=self.clock,
+            log=self.log,
+            client=self.client,
+            invoke=self._lambda.invoke,
+            function=self._lambda.function,
+        )
+        self._async_invocations = AsyncInvocations(
+            invoke=self._lambda.invoke,
+            log=self.log,
+            clock=self.clock,
+            send=self._context.send_message,
+        )
         #: Stream event source mappings by UUID.
         self.stream_mappings: dict[str, StreamEventSourceMapping] = {}
         #: SQS event source mappings by UUID.
@@ -319,12 +231,13 @@ class LocalCloud:
         self.skipped: list[tuple[str, str, str]] = []
         #: EventBridge buses, rules and targets; send events with :meth:`put_events`.
         self.events = EventBridge(
-            invoke=self._invoke,
+            invoke=self._lambda.invoke,
             log=self.log,
             clock=self.clock,
-            send=self._send_message,
+            send=self._context.send_message,
             account=account_id,
             region=region,
+            async_invocations=self._async_invocations,
         )
         #: Firehose delivery streams by name; send records with :meth:`put_firehose_records`.
         self.delivery_streams: dict[str, FirehoseDeliveryStream] = {}
@@ -332,20 +245,23 @@ class LocalCloud:
         self.bucket_notifications = BucketNotifications(
             client=lambda: self.client("s3"),
             put_events=self.events.put_events,
-            send=self._send_message,
+            send=self._context.send_message,
             clock=self.clock,
             account=account_id,
             region=region,
         )
         #: AWS IoT Core topic rules; publish with :meth:`iot_publish`.
-        self.iot = IotCore(self)
+        self.iot = IotCore(
+            self._context,
+            async_invocations=self._async_invocations,
+            firehose=lambda: getattr(self, "put_firehose_records", None),
+        )
         #: Failures to inject into IoT rule actions: ``iot_faults.fail(rule, "Kinesis")``.
         self.iot_faults = self.iot.faults
         #: Every IoT rule execution (:class:`~lambda_blueprints.testing.iot.IotRuleRun`).
         self.iot_rule_runs = self.iot.runs
         #: API Gateway REST APIs; send requests with :meth:`http`.
-        self.apigateway = ApiGateway(self)
-        self._stacks: dict[str, DeployedStack] = {}
+        self.apigateway = ApiGateway(self._context)
         self._mock: Any = None
         self._restore_moto: Callable[[], None] = lambda: None
         # Kinesis records fetched once per shard and shared by every reader of the stream.
@@ -608,12 +524,12 @@ class LocalCloud:
         Function errors are reported in the result, never raised; the invocation is logged
         with source ``direct``.
         """
-        result = self._invoke(function_name, event)
+        result = self._lambda.invoke(function_name, event)
         self.log.add(
             Invocation(
                 source="direct",
                 mapping_id="",
-                function=self._function(function_name).name,
+                function=self._lambda.function(function_name).name,
                 items=(),
                 event=event,
                 result=result,
@@ -623,206 +539,12 @@ class LocalCloud:
         )
         return result
 
-    def _function(self, name_or_arn: str) -> LocalFunction:
-        name = name_or_arn.split(":function:")[-1].split(":")[0]
-        if name in self.functions:
-            return self.functions[name]
-        for stack in self._stacks.values():
-            for resource in stack.resources.values():
-                if resource.type == "AWS::Lambda::Function" and name in (
-                    resource.logical_id,
-                    _construct_id(resource.path),
-                ):
-                    return self.functions[resource.ref]
-        raise KeyError(f"no function {name_or_arn!r} is deployed")
-
-    def _invoke(self, function_name: str, event: dict[str, Any]) -> InvokeResult:
-        function = self._function(function_name)
-        fault = self.faults.get(function.name) or self.faults.get(function_name)
-        if fault is not None:
-            if fault.throttle > 0:
-                fault.throttle -= 1
-                raise InvocationThrottled(function.name)
-            if fault.mutate is not None:
-                event = fault.mutate(json.loads(json.dumps(event)))
-            if fault.fail > 0:
-                fault.fail -= 1
-                return InvokeResult(
-                    str(uuid.uuid4()), None, "Unhandled", "InjectedFault", "injected failure"
-                )
-        result = self._run(function, event)
-        if fault is not None and fault.duplicate > 0 and result.ok:
-            fault.duplicate -= 1
-            result = self._run(function, event)
-        return result
-
-    def _run(self, function: LocalFunction, event: dict[str, Any]) -> InvokeResult:
-        request_id = str(uuid.uuid4())
-        context = LambdaContext(
-            function_name=function.name,
-            memory_limit_in_mb=function.memory_size,
-            timeout_seconds=function.timeout,
-            region=self.region,
-            account_id=self.account_id,
-            aws_request_id=request_id,
-        )
-        # Handlers get a copy: Lambda serializes the event, so mutations never leak back.
-        payload_in = json.loads(json.dumps(event))
-        started = time.perf_counter()
-        with _environment(self._runtime_environment(function)), function.isolated():
-            try:
-                entry = function.load()
-                with guarded(function.import_scope):
-                    returned = entry(payload_in, context)
-                payload = json.loads(json.dumps(returned)) if returned is not None else None
-            except Exception as error:  # the function's error, reported like Lambda does
-                return InvokeResult(
-                    request_id,
-                    None,
-                    "Unhandled",
-                    getattr(error, "error_type", type(error).__name__),
-                    str(error)
-                    if isinstance(error, LambdaImportError)
-                    else "".join(traceback.format_exception_only(error)).strip(),
-                    (time.perf_counter() - started) * 1000,
-                )
-        duration = (time.perf_counter() - started) * 1000
-        if duration > function.timeout * 1000:
-            return InvokeResult(
-                request_id,
-                None,
-                "Unhandled",
-                "Sandbox.Timedout",
-                f"Task timed out after {function.timeout:.2f} seconds",
-                duration,
-            )
-        return InvokeResult(request_id, payload, None, None, None, duration)
-
-    def _runtime_environment(self, function: LocalFunction) -> dict[str, str]:
-        return {
-            **function.environment,
-            "AWS_LAMBDA_FUNCTION_NAME": function.name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
-        }
-
-    def _send_message(
-        self, destination: str, body: str, attributes: Mapping[str, Mapping[str, str]]
-    ) -> None:
-        service, name = destination.split(":")[2], destination.rsplit(":", 1)[-1]
-        if service == "sqs":
-            sqs = self.client("sqs")
-            sqs.send_message(
-                QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"],
-                MessageBody=body,
-                MessageAttributes=dict(attributes),
-            )
-        elif service == "sns":
-            self.client("sns").publish(
-                TopicArn=destination,
-                Message=body,
-                MessageAttributes=dict(attributes),
-            )
-        else:
-            raise ValueError(f"cannot deliver a message to {destination}")
-
-    def _send_failure(self, destination: str, body: dict[str, Any], mapping_id: str = "") -> None:
-        text = json.dumps(body)
-        service, name = destination.split(":")[2], destination.rsplit(":", 1)[-1]
-        if service == "sqs":
-            sqs = self.client("sqs")
-            sqs.send_message(
-                QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"], MessageBody=text
-            )
-        elif service == "sns":
-            self.client("sns").publish(TopicArn=destination, Message=text)
-        elif service == "s3":
-            info = body.get("KinesisBatchInfo") or body.get("DDBStreamBatchInfo") or {}
-            stamp = time.strftime("%Y/%m/%d/%Y-%m-%dT%H.%M.%S", time.gmtime(self.clock.now()))
-            key = f"aws/lambda/{mapping_id}/{info.get('shardId', 'shard')}/{stamp}-{uuid.uuid4()}"
-            self.client("s3").put_object(Bucket=name, Key=key, Body=text.encode())
-
-
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    # The whole environment is restored afterwards: whatever a handler sets in os.environ
-    # stays in its invocation, as it would stay in its own Lambda sandbox.
-    saved = dict(os.environ)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
 
 def _text(value: Any) -> str:
     """A resolved value as CloudFormation writes it into a string."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _top(module_name: str) -> str:
-    return module_name.split(".", 1)[0]
-
-
-def _asset_only_modules(code_dir: Path | None) -> frozenset[str]:
-    """Top-level modules of an asset that the environment does not provide itself."""
-    if code_dir is None or (code_dir / "runtime").is_dir():
-        return frozenset()
-    names = {p.stem for p in code_dir.glob("*.py")} | {
-        p.name for p in code_dir.iterdir() if p.is_dir() and p.name.isidentifier()
-    }
-    return frozenset(n for n in names if importlib.util.find_spec(n) is None)
-
-
-def _construct_id(path: str) -> str:
-    """The id of the construct a resource belongs to.
-
-    ``Stack/Orders/Resource/Resource`` and ``Stack/Orders/Resource`` name ``Orders``.
-    """
-    parts = [p for p in path.split("/") if p]
-    while len(parts) > 1 and parts[-1] == "Resource":
-        parts.pop()
-    return parts[-1] if parts else path
-
-
-def _load_handler(
-    handler: str, code_dir: Path | None, function_name: str
-) -> Callable[[dict[str, Any], Any], Any]:
-    module_path, _, attribute = handler.rpartition(".")
-    if not module_path:
-        raise ValueError(f"handler {handler!r} is not <module>.<function>")
-    if module_path.startswith("lambda_blueprints.runtime.") and (
-        code_dir is None or (code_dir / "lambda_blueprints" / "runtime").is_dir()
-    ):
-        # The library's own runtime asset: import the installed package (same files), so
-        # tests can patch handler modules and measure coverage.
-        module: ModuleType = importlib.import_module(module_path)
-    elif code_dir is not None:
-        module = _import_from_asset(module_path, code_dir, function_name)
-    else:
-        raise ValueError(f"function code for handler {handler!r} has no asset directory")
-    entry = getattr(module, attribute, None)
-    if not callable(entry):
-        raise ValueError(f"handler {handler!r}: {module.__name__} has no function {attribute!r}")
-    return entry  # type: ignore[no-any-return]
-
-
-def _import_from_asset(module_path: str, code_dir: Path, function_name: str) -> ModuleType:
-    # The handler module goes under a package of the function's own, so two functions built
-    # from one asset (or two assets with an index.py each) get separate module objects.
-    package = "_local_function_" + re.sub(r"\W", "_", function_name)
-    if package not in sys.modules:
-        spec = importlib.util.spec_from_loader(package, loader=None, is_package=True)
-        assert spec is not None  # noqa: S101 - spec_from_loader always returns one here
-        namespace = importlib.util.module_from_spec(spec)
-        namespace.__path__ = [str(code_dir)]
-        sys.modules[package] = namespace
-    return importlib.import_module(f"{package}.{module_path}")
 
 
 class _Deployment:
@@ -1170,13 +892,15 @@ class _Deployment:
         arn = self._arn("firehose", f"deliverystream/{name}")
         source_arn, destination = delivery_stream_source_and_destination(props)
         if destination.processor is not None:
-            self.cloud._function(destination.processor.lambda_arn)  # deployed, or KeyError now
+            self.cloud._lambda.function(
+                destination.processor.lambda_arn
+            )  # deployed, or KeyError now
         self.cloud.delivery_streams[name] = FirehoseDeliveryStream(
             name=name,
             arn=arn,
             destination=destination,
             s3_client=self.cloud.client("s3"),
-            invoke=self.cloud._invoke,
+            invoke=self.cloud._lambda.invoke,
             log=self.cloud.log,
             clock=self.cloud.clock,
             source=(
@@ -1244,7 +968,7 @@ class _Deployment:
     def _create_lambda_eventsourcemapping(
         self, logical_id: str, props: Mapping[str, Any]
     ) -> Resource:
-        function = self.cloud._function(str(props["FunctionName"]))
+        function = self.cloud._lambda.function(str(props["FunctionName"]))
         source_arn = str(props["EventSourceArn"])
         # UNSPECIFIED: an enhanced fan-out mapping delivers the same records as a polling
         # one (pushed rather than polled), with the stream ARN in eventSourceARN.
@@ -1280,10 +1004,10 @@ class _Deployment:
             source=source,
             function_name=function.name,
             function_arn=function.arn,
-            invoke=self.cloud._invoke,
+            invoke=self.cloud._lambda.invoke,
             log=self.cloud.log,
             clock=self.cloud.clock,
-            send_failure=lambda arn, body: self.cloud._send_failure(arn, body, mapping_id),
+            send_failure=lambda arn, body: self.cloud._context.send_failure(arn, body, mapping_id),
             uuid=mapping_id,
             batch_size=int(props.get("BatchSize", 100)),
             maximum_batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)),
@@ -1330,7 +1054,7 @@ class _Deployment:
             queue_arn=queue_arn,
             queue_url=sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"],
             function_name=function.name,
-            invoke=self.cloud._invoke,
+            invoke=self.cloud._lambda.invoke,
             log=self.cloud.log,
             clock=self.cloud.clock,
             batch_size=int(props.get("BatchSize", 10)),
@@ -1377,7 +1101,7 @@ class _Deployment:
     def _create_lambda_eventinvokeconfig(
         self, logical_id: str, props: Mapping[str, Any]
     ) -> Resource:
-        function = self.cloud._function(str(props["FunctionName"]))
+        function = self.cloud._lambda.function(str(props["FunctionName"]))
         on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         self.cloud.events.set_async_config(
             function.name,
