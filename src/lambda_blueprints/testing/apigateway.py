@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from lambda_blueprints.testing import _json
+from lambda_blueprints.testing._cloudformation import Deployment, Resource, deploys
 from lambda_blueprints.testing.activity import Invocation, InvocationThrottled
 from lambda_blueprints.testing.events import api_gateway_rest_event
 
@@ -768,6 +769,15 @@ def _truthy(value: Any) -> bool:
 
 def _new_id(length: int) -> str:
     return "".join(secrets.choice(_ID_CHARACTERS) for _ in range(length))
+
+
+@deploys(*APIGATEWAY_TYPES)
+def _apigateway(
+    stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]
+) -> Resource:
+    # API Gateway REST API resources all go to the local API Gateway.
+    ref, attributes = stack.service(ApiGateway).deploy(kind, logical_id, props)
+    return Resource(logical_id, kind, "", ref, attributes)
 
 
 __all__ = [

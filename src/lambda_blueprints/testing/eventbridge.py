@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from lambda_blueprints.testing import _json
+from lambda_blueprints.testing._cloudformation import Deployment, Resource, deploys
 from lambda_blueprints.testing._core import Send
 from lambda_blueprints.testing._core import check_range as _check_range
 from lambda_blueprints.testing.activity import ActivityLog, FailureRecord, Invoker
@@ -746,3 +747,35 @@ def _is_json(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@deploys("AWS::Events::Rule")
+def _rule(stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]) -> Resource:
+    name = props.get("Name") or stack.name(logical_id, 64)
+    targets = []
+    for target in props.get("Targets", []):
+        retry = target.get("RetryPolicy", {})
+        targets.append(
+            RuleTarget(
+                id=target["Id"],
+                arn=target["Arn"],
+                input=target.get("Input"),
+                input_path=target.get("InputPath"),
+                input_transformer=target.get("InputTransformer"),
+                max_retry_attempts=int(retry.get("MaximumRetryAttempts", 185)),
+                max_event_age_seconds=int(retry.get("MaximumEventAgeInSeconds", 86_400)),
+                dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
+            )
+        )
+    bus = str(props.get("EventBusName") or "default").rsplit("/", 1)[-1]
+    stack.service(EventBridge).add_rule(
+        Rule(
+            name=name,
+            event_pattern=props.get("EventPattern"),
+            targets=targets,
+            enabled=props.get("State", "ENABLED") == "ENABLED",
+            event_bus=bus,
+        )
+    )
+    arn = stack.arn("events", f"rule/{name}")
+    return Resource(logical_id, "AWS::Events::Rule", "", name, {"Arn": arn})

@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambda_blueprints._mqtt import topic_matches, validate_topic_filter, validate_topic_name
 from lambda_blueprints.testing import _json
+from lambda_blueprints.testing._cloudformation import Deployment, Resource, deploys
 from lambda_blueprints.testing.activity import FailureRecord
 
 if TYPE_CHECKING:
@@ -1115,6 +1116,17 @@ def _generated_name(stack_name: str, logical_id: str) -> str:
     # CloudFormation's generated rule names must fit ^[a-zA-Z0-9_]+$: no hyphens.
     base = re.sub(r"[^A-Za-z0-9_]", "_", f"{stack_name}_{logical_id}")[:115]
     return f"{base}_{uuid.uuid4().hex[:12].upper()}"
+
+
+@deploys("AWS::IoT::TopicRule")
+def _topic_rule(
+    stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]
+) -> Resource:
+    construct = stack.paths.get(logical_id, logical_id)
+    name, attributes = stack.service(IotCore).deploy_rule(
+        logical_id, props, stack_name=stack.stack_name, construct=construct
+    )
+    return Resource(logical_id, "AWS::IoT::TopicRule", "", name, attributes)
 
 
 __all__ = [

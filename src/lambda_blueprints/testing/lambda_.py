@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 import traceback
 import uuid
@@ -26,7 +27,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from lambda_blueprints.testing._cloudformation import DeployedStack, Deployment, Resource, deploys
 from lambda_blueprints.testing._core import Send
+from lambda_blueprints.testing._core import check_range as _check_range
 from lambda_blueprints.testing.activity import (
     ActivityLog,
     FailureRecord,
@@ -38,6 +41,7 @@ from lambda_blueprints.testing.activity import (
 from lambda_blueprints.testing.clock import Clock
 from lambda_blueprints.testing.context import LambdaContext
 from lambda_blueprints.testing.lambda_imports import (
+    POWERTOOLS_LAYER_MARK,
     ImportScope,
     LambdaImportError,
     guarded,
@@ -157,6 +161,7 @@ class Lambda:
         faults: Faults to inject into invocations.
         functions: Functions by physical name (filled by deployments).
         stacks: The deployed stacks, to find functions by logical id or construct id.
+        strict_imports: Whether functions deployed now get the import guard.
     """
 
     def __init__(
@@ -166,7 +171,8 @@ class Lambda:
         account_id: str,
         faults: Faults,
         functions: dict[str, LocalFunction],
-        stacks: Mapping[str, Any],
+        stacks: Mapping[str, DeployedStack],
+        strict_imports: Callable[[], bool] = lambda: True,
     ) -> None:
         self.region = region
         self.account_id = account_id
@@ -175,6 +181,7 @@ class Lambda:
         #: Layers deployed here, by version ARN: the folder holding their content.
         self.layers: dict[str, Path] = {}
         self._stacks = stacks
+        self.strict_imports = strict_imports
 
     def function(self, name_or_arn: str) -> LocalFunction:
         """The function of a name, ARN, logical id or construct id (KeyError if none)."""
@@ -429,6 +436,24 @@ class AsyncInvocations:
         #: Each function's settings (``AWS::Lambda::EventInvokeConfig``), by name.
         self.configs: dict[str, AsyncInvokeConfig] = {}
 
+    def configure(
+        self,
+        function_name: str,
+        maximum_retry_attempts: int = DEFAULT_ASYNC_RETRY_ATTEMPTS,
+        maximum_event_age_seconds: int = DEFAULT_ASYNC_EVENT_AGE_SECONDS,
+        on_failure_arn: str | None = None,
+    ) -> None:
+        """Configure a function's asynchronous invocations (``PutFunctionEventInvokeConfig``).
+
+        Raises:
+            ValueError: A setting is out of range.
+        """
+        _check_range("MaximumRetryAttempts", maximum_retry_attempts, ASYNC_RETRY_ATTEMPTS_RANGE)
+        _check_range("MaximumEventAgeInSeconds", maximum_event_age_seconds, ASYNC_EVENT_AGE_RANGE)
+        self.configs[function_name] = AsyncInvokeConfig(
+            maximum_retry_attempts, maximum_event_age_seconds, on_failure_arn
+        )
+
     def config(self, function: str) -> AsyncInvokeConfig:
         """The settings of a function: its own, or Lambda's defaults."""
         return self.configs.get(function, AsyncInvokeConfig())
@@ -545,3 +570,81 @@ class AsyncInvocations:
                 "errorType": last.error_type,
             }
         return record
+
+
+def record_filter(criteria: Mapping[str, Any] | None, source: str) -> Any:
+    """The compiled ``FilterCriteria`` of an event source mapping; None without filters."""
+    if not criteria or not criteria.get("Filters"):
+        return None
+    from lambda_blueprints.testing.filtering import compile_filters
+
+    return compile_filters(criteria, source)  # type: ignore[arg-type]
+
+
+@deploys("AWS::Lambda::Function")
+def _function(stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]) -> Resource:
+    name = props.get("FunctionName") or stack.name(logical_id, 64)
+    arn = stack.arn("lambda", f"function:{name}")
+    code = props.get("Code", {})
+    code_dir = stack.assets.get(str(code.get("S3Key", "")))
+    if "ZipFile" in code:
+        code_dir = Path(tempfile.mkdtemp(prefix="local-lambda-"))
+        (code_dir / "index.py").write_text(code["ZipFile"])
+    layer_dirs, unknown, powertools = [], [], False
+    for layer in props.get("Layers", []):
+        layer_arn = str(layer)
+        if layer_arn in stack.service(Lambda).layers:
+            layer_dirs.append(stack.service(Lambda).layers[layer_arn] / "python")
+        elif POWERTOOLS_LAYER_MARK in layer_arn:
+            powertools = True
+        else:
+            unknown.append(layer_arn)
+    stack.service(Lambda).functions[name] = LocalFunction(
+        name=name,
+        arn=arn,
+        handler=props.get("Handler", "index.handler"),
+        code_dir=code_dir,
+        environment={
+            k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()
+        },
+        timeout=float(props.get("Timeout", 3)),
+        memory_size=int(props.get("MemorySize", 128)),
+        role_arn=str(props.get("Role", "")),
+        import_scope=(
+            ImportScope.of(code_dir, layer_dirs, powertools=powertools, unknown_layers=unknown)
+            if stack.service(Lambda).strict_imports()
+            else None
+        ),
+    )
+    return Resource(logical_id, "AWS::Lambda::Function", "", name, {"Arn": arn})
+
+
+@deploys("AWS::Lambda::LayerVersion")
+def _layer_version(
+    stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]
+) -> Resource:
+    name = props.get("LayerName") or stack.name(logical_id, 64)
+    arn = stack.arn("lambda", f"layer:{name}:1")
+    content = stack.assets.get(str(props.get("Content", {}).get("S3Key", "")))
+    if content is None:
+        raise ValueError(
+            f"{logical_id}: the layer's content is not an asset of the assembly; only "
+            "layers built from local assets are emulated"
+        )
+    stack.service(Lambda).layers[arn] = content
+    return Resource(logical_id, "AWS::Lambda::LayerVersion", "", arn, {"LayerVersionArn": arn})
+
+
+@deploys("AWS::Lambda::EventInvokeConfig")
+def _event_invoke_config(
+    stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]
+) -> Resource:
+    function = stack.context.function(str(props["FunctionName"]))
+    on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    stack.service(AsyncInvocations).configure(
+        function.name,
+        maximum_retry_attempts=int(props.get("MaximumRetryAttempts", 2)),
+        maximum_event_age_seconds=int(props.get("MaximumEventAgeInSeconds", 21_600)),
+        on_failure_arn=on_failure,
+    )
+    return Resource(logical_id, "AWS::Lambda::EventInvokeConfig", "", f"{function.name}-config")
