@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from lambda_blueprints.testing import _json
 from lambda_blueprints.testing._cloudformation import Deployment, Resource, deploys
-from lambda_blueprints.testing._core import Send
+from lambda_blueprints.testing._core import Send as Send
 from lambda_blueprints.testing._core import check_range as _check_range
 from lambda_blueprints.testing.activity import ActivityLog, FailureRecord, Invoker
 from lambda_blueprints.testing.clock import Clock, iso8601
