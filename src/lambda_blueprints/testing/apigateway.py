@@ -61,12 +61,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from lambda_blueprints.testing import _json
+from lambda_blueprints.testing._cloudformation import Deployment, Resource, deploys
 from lambda_blueprints.testing.activity import Invocation, InvocationThrottled
 from lambda_blueprints.testing.events import api_gateway_rest_event
 
 if TYPE_CHECKING:
+    from lambda_blueprints.testing._core import ServiceContext
     from lambda_blueprints.testing.activity import InvokeResult
-    from lambda_blueprints.testing.cloud import LocalCloud
 
 #: Resource types of API Gateway REST APIs that the local cloud deploys.
 APIGATEWAY_TYPES = frozenset(
@@ -194,11 +195,11 @@ class ApiGateway:
     """The local cloud's API Gateway for REST APIs.
 
     Args:
-        cloud: The local cloud: its Lambda invoker, activity log, clock, account and region.
+        context: The local cloud's Lambda invoker, activity log, clock, account and region.
     """
 
-    def __init__(self, cloud: LocalCloud) -> None:
-        self._cloud = cloud
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
         #: REST APIs by id.
         self.apis: dict[str, RestApi] = {}
         #: Records of ``Account``, ``UsagePlan``, ``UsagePlanKey`` and ``ApiKey`` resources.
@@ -520,20 +521,20 @@ class ApiGateway:
             stage=stage,
             stage_variables=stage_variables or None,
             api_id=api.id,
-            account=self._cloud.account_id,
-            region=self._cloud.region,
+            account=self._context.account_id,
+            region=self._context.region,
             request_id=request_id,
-            request_time=self._cloud.clock.now(),
+            request_time=self._context.clock.now(),
         )
         event["requestContext"]["resourceId"] = resource.id
         try:
-            function = self._cloud._function(uri.group(1))
+            function = self._context.function(uri.group(1))
         except KeyError as error:
             raise _Reply(
                 "DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException"
             ) from error
         try:
-            result: InvokeResult | None = self._cloud._invoke(function.name, event)
+            result: InvokeResult | None = self._context.invoke(function.name, event)
         except InvocationThrottled:
             result = None
         timed_out: _Reply | None = None
@@ -542,7 +543,7 @@ class ApiGateway:
         except _Reply as reply:
             response, timed_out = None, reply
         if result is not None:
-            self._cloud.log.add(
+            self._context.log.add(
                 Invocation(
                     source="apigateway",
                     mapping_id=api.id,
@@ -551,7 +552,7 @@ class ApiGateway:
                     event=event,
                     result=result,
                     outcome="success" if response is not None else "failure",
-                    at=self._cloud.clock.now(),
+                    at=self._context.clock.now(),
                 )
             )
         if timed_out is not None:
@@ -768,6 +769,15 @@ def _truthy(value: Any) -> bool:
 
 def _new_id(length: int) -> str:
     return "".join(secrets.choice(_ID_CHARACTERS) for _ in range(length))
+
+
+@deploys(*APIGATEWAY_TYPES)
+def _apigateway(
+    stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]
+) -> Resource:
+    # API Gateway REST API resources all go to the local API Gateway.
+    ref, attributes = stack.service(ApiGateway).deploy(kind, logical_id, props)
+    return Resource(logical_id, kind, "", ref, attributes)
 
 
 __all__ = [

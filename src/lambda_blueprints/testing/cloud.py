@@ -12,261 +12,53 @@ Nothing here imports aws_cdk: a Stack is used only through its duck-typed API.
 
 from __future__ import annotations
 
-import base64
-import importlib
-import importlib.util
 import json
 import os
-import re
-import sys
-import tempfile
-import time
-import traceback
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 
-from lambda_blueprints.testing import _moto_limits, _moto_speedups
+from lambda_blueprints.testing import _moto_limits, _moto_speedups, dynamodb, sns
+from lambda_blueprints.testing._cloudformation import (
+    INERT_TYPES,
+    DeployedStack,
+    Deployment,
+    Resource,
+    Services,
+    deployed_types,
+)
+from lambda_blueprints.testing._core import ServiceContext
 from lambda_blueprints.testing._moto_reads import MotoKinesisReader
-from lambda_blueprints.testing.activity import (
-    ActivityLog,
-    Invocation,
-    InvocationThrottled,
-    InvokeResult,
-)
-from lambda_blueprints.testing.apigateway import APIGATEWAY_TYPES, ApiGateway, HttpResponse
+from lambda_blueprints.testing.activity import ActivityLog, Invocation, InvokeResult
+from lambda_blueprints.testing.apigateway import ApiGateway, HttpResponse
 from lambda_blueprints.testing.clock import Clock
-from lambda_blueprints.testing.context import LambdaContext
-from lambda_blueprints.testing.eventbridge import EventBridge, Rule, RuleTarget
-from lambda_blueprints.testing.firehose import (
-    BucketNotifications,
-    FirehoseDeliveryStream,
-    delivery_stream_source_and_destination,
-)
+from lambda_blueprints.testing.event_source_mappings import StreamMappings
+from lambda_blueprints.testing.eventbridge import EventBridge
+from lambda_blueprints.testing.firehose import DeliveryStreams, FirehoseDeliveryStream
 from lambda_blueprints.testing.iot import IotCore
-from lambda_blueprints.testing.lambda_imports import (
-    POWERTOOLS_LAYER_MARK,
-    ImportScope,
-    LambdaImportError,
-    guarded,
-)
-from lambda_blueprints.testing.sqs import SqsEventSourceMapping
-from lambda_blueprints.testing.streams import (
-    DynamoDBStreamSource,
-    InvalidParameterValueError,
-    KinesisStreamSource,
-    StreamEventSourceMapping,
-    run_mappings,
-)
+from lambda_blueprints.testing.kinesis import KinesisReads
+from lambda_blueprints.testing.lambda_ import AsyncInvocations, Faults, Lambda, LocalFunction
+from lambda_blueprints.testing.s3 import BucketNotifications
+from lambda_blueprints.testing.sqs import QueueMappings, SqsEventSourceMapping
+from lambda_blueprints.testing.streams import StreamEventSourceMapping, run_mappings
 
-#: Resource types the local cloud creates or runs.
-EMULATED_TYPES = frozenset(
-    {
-        "AWS::DynamoDB::Table",
-        "AWS::DynamoDB::GlobalTable",
-        "AWS::SQS::Queue",
-        "AWS::SNS::Topic",
-        "AWS::SNS::Subscription",
-        "AWS::Kinesis::Stream",
-        "AWS::Kinesis::StreamConsumer",
-        "AWS::S3::Bucket",
-        "AWS::Lambda::Function",
-        "AWS::Lambda::LayerVersion",
-        "AWS::Lambda::EventSourceMapping",
-        "AWS::Lambda::EventInvokeConfig",
-        "AWS::Events::Rule",
-        "AWS::KinesisFirehose::DeliveryStream",
-        "Custom::S3BucketNotifications",
-        "AWS::IoT::TopicRule",
-        *APIGATEWAY_TYPES,
-    }
-)
-#: Resource types that have no behaviour to emulate offline: they get placeholder ids.
-INERT_TYPES = frozenset(
-    {
-        "AWS::CDK::Metadata",
-        "AWS::CloudWatch::Alarm",
-        "AWS::CloudWatch::Dashboard",
-        "AWS::IAM::Role",
-        "AWS::IAM::Policy",
-        "AWS::IAM::ManagedPolicy",
-        "AWS::KMS::Key",
-        "AWS::KMS::Alias",
-        "AWS::Lambda::Permission",
-        "AWS::Logs::LogGroup",
-        "AWS::S3::BucketPolicy",
-        "AWS::SNS::TopicPolicy",
-        "AWS::SQS::QueuePolicy",
-    }
-)
-_PSEUDO_PARTITION = "aws"
-_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
-_NO_VALUE = object()
+# Importing a service module registers the resource types it deploys; these two have
+# nothing else the front needs.
+_SERVICE_MODULES = (dynamodb, sns)
+#: Resource types the local cloud creates or runs (each registered by its service module).
+EMULATED_TYPES = frozenset(deployed_types())
 
-
-@dataclass
-class Resource:
-    """One deployed resource: its template entry and what intrinsics resolve to."""
-
-    logical_id: str
-    type: str
-    path: str
-    ref: str
-    attributes: dict[str, str] = field(default_factory=dict)
-    emulated: bool = True
-
-
-@dataclass
-class LocalFunction:
-    """A Lambda function the local cloud runs in-process."""
-
-    name: str
-    arn: str
-    handler: str
-    code_dir: Path | None
-    environment: dict[str, str]
-    timeout: float
-    memory_size: int
-    role_arn: str
-    #: What the function can import in Lambda (None: anything, the guard is off).
-    import_scope: ImportScope | None = None
-    _entry: Callable[[dict[str, Any], Any], Any] | None = None
-    _own_names: frozenset[str] = frozenset()
-    _own_modules: dict[str, ModuleType] = field(default_factory=dict)
-
-    def load(self) -> Callable[[dict[str, Any], Any], Any]:
-        """Import the handler (once), in the function's own module namespace."""
-        if self._entry is None:
-            self._own_names = _asset_only_modules(self.code_dir)
-            with self.isolated(), guarded(self.import_scope):
-                try:
-                    self._entry = _load_handler(self.handler, self.code_dir, self.name)
-                except ImportError as error:
-                    module = self.handler.rpartition(".")[0]
-                    raise LambdaImportError(
-                        f"Unable to import module '{module}': {error}"
-                    ) from error
-        return self._entry
-
-    @contextmanager
-    def isolated(self) -> Iterator[None]:
-        """Give the function its own copies of the modules only its asset provides.
-
-        In Lambda every function runs in its own process. Here they share one, so modules
-        that exist only in a function's asset (``import helpers`` next to the handler) are
-        swapped in for its invocations and out afterwards: two functions never see each
-        other's module state. Modules that your environment also provides (boto3,
-        Powertools, the library's runtime) are imported once and shared; which of them a
-        function may import at all is the import guard's decision (:attr:`import_scope`).
-        """
-        if not self._own_names or self.code_dir is None:
-            yield
-            return
-        others = {k: sys.modules.pop(k) for k in list(sys.modules) if _top(k) in self._own_names}
-        sys.modules.update(self._own_modules)
-        sys.path.insert(0, str(self.code_dir))
-        try:
-            yield
-        finally:
-            sys.path.remove(str(self.code_dir))
-            self._own_modules = {
-                k: sys.modules.pop(k) for k in list(sys.modules) if _top(k) in self._own_names
-            }
-            sys.modules.update(others)
-
-
-@dataclass
-class _Fault:
-    fail: int = 0
-    throttle: int = 0
-    duplicate: int = 0
-    mutate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    error: type[Exception] = RuntimeError
-
-
-class Faults:
-    """Faults to inject into invocations: failures, throttles, duplicates, corrupt events."""
-
-    def __init__(self) -> None:
-        self._faults: dict[str, _Fault] = {}
-
-    def inject(
-        self,
-        function_name: str,
-        *,
-        fail: int = 0,
-        throttle: int = 0,
-        duplicate: int = 0,
-        mutate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> None:
-        """Make the next invocations of a function misbehave.
-
-        Args:
-            function_name: The function (physical name or logical id).
-            fail: This many invocations fail with a function error before the handler runs.
-            throttle: This many invocations are throttled (never reach the function).
-            duplicate: This many successful invocations are delivered twice (at-least-once
-                delivery); the second delivery's result counts.
-            mutate: Rewrites every event before the handler sees it (poison records).
-        """
-        self._faults[function_name] = _Fault(fail, throttle, duplicate, mutate)
-
-    def clear(self) -> None:
-        """Remove every fault."""
-        self._faults.clear()
-
-    def get(self, function_name: str) -> _Fault | None:
-        """The fault of a function, if any."""
-        return self._faults.get(function_name)
-
-
-class DeployedStack:
-    """A stack deployed into the local cloud."""
-
-    def __init__(self, name: str, resources: dict[str, Resource], outputs: dict[str, str]) -> None:
-        self.name = name
-        self.resources = resources
-        #: The stack outputs, resolved.
-        self.outputs = outputs
-
-    def resource(self, key: str) -> Resource:
-        """Find a resource by logical id or by (the end of) its construct path.
-
-        ``stack.resource("UsersAudit/AuditTable")`` finds the resource whose path is
-        ``<Stack>/UsersAudit/AuditTable/Resource``.
-        """
-        if key in self.resources:
-            return self.resources[key]
-        wanted = key.strip("/")
-        matches = [
-            r
-            for r in self.resources.values()
-            if r.path.removesuffix("/Resource").endswith("/" + wanted)
-            or r.path.removesuffix("/Resource") == wanted
-        ]
-        if not matches:
-            # No path metadata (an app synthesized outside the CLI): CDK logical ids are the
-            # path's components joined, plus an 8-character hash.
-            pattern = re.compile(re.escape(wanted.replace("/", "")) + "[0-9A-F]{8}")
-            matches = [r for r in self.resources.values() if pattern.fullmatch(r.logical_id)]
-        if len(matches) != 1:
-            found = ", ".join(sorted(r.path for r in matches)) or "nothing"
-            raise KeyError(f"{key!r} matches {found} in stack {self.name}")
-        return matches[0]
-
-    def physical_id(self, key: str) -> str:
-        """The resource's ``Ref`` value: table or function name, queue URL, topic ARN..."""
-        return self.resource(key).ref
-
-    def attribute(self, key: str, name: str) -> str:
-        """A ``Fn::GetAtt`` value of the resource, e.g. ``attribute("Users", "StreamArn")``."""
-        return self.resource(key).attributes[name]
+__all__ = [
+    "EMULATED_TYPES",
+    "INERT_TYPES",
+    "DeployedStack",
+    "Faults",
+    "LocalCloud",
+    "LocalFunction",
+    "Resource",
+]
 
 
 class LocalCloud:
@@ -301,8 +93,6 @@ class LocalCloud:
         self.region = region
         #: Whether functions may import only what they would have in Lambda.
         self.strict_imports = strict_imports
-        #: Layers deployed here, by version ARN: the folder holding their content.
-        self.layers: dict[str, Path] = {}
         self.account_id = account_id
         self.clock = clock or Clock()
         #: Everything delivered: invocations, checkpoints, failure records.
@@ -311,41 +101,71 @@ class LocalCloud:
         self.faults = Faults()
         #: Functions by physical name.
         self.functions: dict[str, LocalFunction] = {}
+        self._stacks: dict[str, DeployedStack] = {}
+        self._lambda = Lambda(
+            region=region,
+            account_id=account_id,
+            faults=self.faults,
+            functions=self.functions,
+            stacks=self._stacks,
+            strict_imports=lambda: self.strict_imports,
+        )
+        #: Layers deployed here, by version ARN: the folder holding their content.
+        self.layers: dict[str, Path] = self._lambda.layers
+        self._context = ServiceContext(
+            region=region,
+            account_id=account_id,
+            clock=self.clock,
+            log=self.log,
+            client=self.client,
+            invoke=self._lambda.invoke,
+            function=self._lambda.function,
+        )
+        self._async_invocations = AsyncInvocations(
+            invoke=self._lambda.invoke,
+            log=self.log,
+            clock=self.clock,
+            send=self._context.send_message,
+        )
         #: Stream event source mappings by UUID.
-        self.stream_mappings: dict[str, StreamEventSourceMapping] = {}
+        self.stream_mappings: dict[str, StreamEventSourceMapping] = StreamMappings()
         #: SQS event source mappings by UUID.
-        self.queue_mappings: dict[str, SqsEventSourceMapping] = {}
+        self.queue_mappings: dict[str, SqsEventSourceMapping] = QueueMappings()
         #: Resources that were not emulated, as ``(stack, logical id, type)``.
         self.skipped: list[tuple[str, str, str]] = []
         #: EventBridge buses, rules and targets; send events with :meth:`put_events`.
         self.events = EventBridge(
-            invoke=self._invoke,
+            invoke=self._lambda.invoke,
             log=self.log,
             clock=self.clock,
-            send=self._send_message,
+            send=self._context.send_message,
             account=account_id,
             region=region,
+            async_invocations=self._async_invocations,
         )
         #: Firehose delivery streams by name; send records with :meth:`put_firehose_records`.
-        self.delivery_streams: dict[str, FirehoseDeliveryStream] = {}
+        self.delivery_streams: dict[str, FirehoseDeliveryStream] = DeliveryStreams()
         #: Buckets whose new objects go to EventBridge, SQS or SNS as S3 notifications.
         self.bucket_notifications = BucketNotifications(
             client=lambda: self.client("s3"),
             put_events=self.events.put_events,
-            send=self._send_message,
+            send=self._context.send_message,
             clock=self.clock,
             account=account_id,
             region=region,
         )
         #: AWS IoT Core topic rules; publish with :meth:`iot_publish`.
-        self.iot = IotCore(self)
+        self.iot = IotCore(
+            self._context,
+            async_invocations=self._async_invocations,
+            firehose=lambda: getattr(self, "put_firehose_records", None),
+        )
         #: Failures to inject into IoT rule actions: ``iot_faults.fail(rule, "Kinesis")``.
         self.iot_faults = self.iot.faults
         #: Every IoT rule execution (:class:`~lambda_blueprints.testing.iot.IotRuleRun`).
         self.iot_rule_runs = self.iot.runs
         #: API Gateway REST APIs; send requests with :meth:`http`.
-        self.apigateway = ApiGateway(self)
-        self._stacks: dict[str, DeployedStack] = {}
+        self.apigateway = ApiGateway(self._context)
         self._mock: Any = None
         self._restore_moto: Callable[[], None] = lambda: None
         # Kinesis records fetched once per shard and shared by every reader of the stream.
@@ -353,6 +173,19 @@ class LocalCloud:
         # The mappings' and Firehose's Kinesis reads, served by moto's models directly.
         self._kinesis_reader = MotoKinesisReader(account_id, region)
         self._saved_env: dict[str, str | None] = {}
+        # What deployments deploy into: each service module finds its own by class.
+        self._services = Services(
+            self._lambda,
+            self._async_invocations,
+            self.stream_mappings,
+            self.queue_mappings,
+            self.events,
+            self.delivery_streams,
+            self.bucket_notifications,
+            self.iot,
+            self.apigateway,
+            KinesisReads(self._kinesis_reader, self._kinesis_reads),
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -608,12 +441,12 @@ class LocalCloud:
         Function errors are reported in the result, never raised; the invocation is logged
         with source ``direct``.
         """
-        result = self._invoke(function_name, event)
+        result = self._lambda.invoke(function_name, event)
         self.log.add(
             Invocation(
                 source="direct",
                 mapping_id="",
-                function=self._function(function_name).name,
+                function=self._lambda.function(function_name).name,
                 items=(),
                 event=event,
                 result=result,
@@ -623,210 +456,9 @@ class LocalCloud:
         )
         return result
 
-    def _function(self, name_or_arn: str) -> LocalFunction:
-        name = name_or_arn.split(":function:")[-1].split(":")[0]
-        if name in self.functions:
-            return self.functions[name]
-        for stack in self._stacks.values():
-            for resource in stack.resources.values():
-                if resource.type == "AWS::Lambda::Function" and name in (
-                    resource.logical_id,
-                    _construct_id(resource.path),
-                ):
-                    return self.functions[resource.ref]
-        raise KeyError(f"no function {name_or_arn!r} is deployed")
 
-    def _invoke(self, function_name: str, event: dict[str, Any]) -> InvokeResult:
-        function = self._function(function_name)
-        fault = self.faults.get(function.name) or self.faults.get(function_name)
-        if fault is not None:
-            if fault.throttle > 0:
-                fault.throttle -= 1
-                raise InvocationThrottled(function.name)
-            if fault.mutate is not None:
-                event = fault.mutate(json.loads(json.dumps(event)))
-            if fault.fail > 0:
-                fault.fail -= 1
-                return InvokeResult(
-                    str(uuid.uuid4()), None, "Unhandled", "InjectedFault", "injected failure"
-                )
-        result = self._run(function, event)
-        if fault is not None and fault.duplicate > 0 and result.ok:
-            fault.duplicate -= 1
-            result = self._run(function, event)
-        return result
-
-    def _run(self, function: LocalFunction, event: dict[str, Any]) -> InvokeResult:
-        request_id = str(uuid.uuid4())
-        context = LambdaContext(
-            function_name=function.name,
-            memory_limit_in_mb=function.memory_size,
-            timeout_seconds=function.timeout,
-            region=self.region,
-            account_id=self.account_id,
-            aws_request_id=request_id,
-        )
-        # Handlers get a copy: Lambda serializes the event, so mutations never leak back.
-        payload_in = json.loads(json.dumps(event))
-        started = time.perf_counter()
-        with _environment(self._runtime_environment(function)), function.isolated():
-            try:
-                entry = function.load()
-                with guarded(function.import_scope):
-                    returned = entry(payload_in, context)
-                payload = json.loads(json.dumps(returned)) if returned is not None else None
-            except Exception as error:  # the function's error, reported like Lambda does
-                return InvokeResult(
-                    request_id,
-                    None,
-                    "Unhandled",
-                    getattr(error, "error_type", type(error).__name__),
-                    str(error)
-                    if isinstance(error, LambdaImportError)
-                    else "".join(traceback.format_exception_only(error)).strip(),
-                    (time.perf_counter() - started) * 1000,
-                )
-        duration = (time.perf_counter() - started) * 1000
-        if duration > function.timeout * 1000:
-            return InvokeResult(
-                request_id,
-                None,
-                "Unhandled",
-                "Sandbox.Timedout",
-                f"Task timed out after {function.timeout:.2f} seconds",
-                duration,
-            )
-        return InvokeResult(request_id, payload, None, None, None, duration)
-
-    def _runtime_environment(self, function: LocalFunction) -> dict[str, str]:
-        return {
-            **function.environment,
-            "AWS_LAMBDA_FUNCTION_NAME": function.name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
-        }
-
-    def _send_message(
-        self, destination: str, body: str, attributes: Mapping[str, Mapping[str, str]]
-    ) -> None:
-        service, name = destination.split(":")[2], destination.rsplit(":", 1)[-1]
-        if service == "sqs":
-            sqs = self.client("sqs")
-            sqs.send_message(
-                QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"],
-                MessageBody=body,
-                MessageAttributes=dict(attributes),
-            )
-        elif service == "sns":
-            self.client("sns").publish(
-                TopicArn=destination,
-                Message=body,
-                MessageAttributes=dict(attributes),
-            )
-        else:
-            raise ValueError(f"cannot deliver a message to {destination}")
-
-    def _send_failure(self, destination: str, body: dict[str, Any], mapping_id: str = "") -> None:
-        text = json.dumps(body)
-        service, name = destination.split(":")[2], destination.rsplit(":", 1)[-1]
-        if service == "sqs":
-            sqs = self.client("sqs")
-            sqs.send_message(
-                QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"], MessageBody=text
-            )
-        elif service == "sns":
-            self.client("sns").publish(TopicArn=destination, Message=text)
-        elif service == "s3":
-            info = body.get("KinesisBatchInfo") or body.get("DDBStreamBatchInfo") or {}
-            stamp = time.strftime("%Y/%m/%d/%Y-%m-%dT%H.%M.%S", time.gmtime(self.clock.now()))
-            key = f"aws/lambda/{mapping_id}/{info.get('shardId', 'shard')}/{stamp}-{uuid.uuid4()}"
-            self.client("s3").put_object(Bucket=name, Key=key, Body=text.encode())
-
-
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    # The whole environment is restored afterwards: whatever a handler sets in os.environ
-    # stays in its invocation, as it would stay in its own Lambda sandbox.
-    saved = dict(os.environ)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def _text(value: Any) -> str:
-    """A resolved value as CloudFormation writes it into a string."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _top(module_name: str) -> str:
-    return module_name.split(".", 1)[0]
-
-
-def _asset_only_modules(code_dir: Path | None) -> frozenset[str]:
-    """Top-level modules of an asset that the environment does not provide itself."""
-    if code_dir is None or (code_dir / "runtime").is_dir():
-        return frozenset()
-    names = {p.stem for p in code_dir.glob("*.py")} | {
-        p.name for p in code_dir.iterdir() if p.is_dir() and p.name.isidentifier()
-    }
-    return frozenset(n for n in names if importlib.util.find_spec(n) is None)
-
-
-def _construct_id(path: str) -> str:
-    """The id of the construct a resource belongs to.
-
-    ``Stack/Orders/Resource/Resource`` and ``Stack/Orders/Resource`` name ``Orders``.
-    """
-    parts = [p for p in path.split("/") if p]
-    while len(parts) > 1 and parts[-1] == "Resource":
-        parts.pop()
-    return parts[-1] if parts else path
-
-
-def _load_handler(
-    handler: str, code_dir: Path | None, function_name: str
-) -> Callable[[dict[str, Any], Any], Any]:
-    module_path, _, attribute = handler.rpartition(".")
-    if not module_path:
-        raise ValueError(f"handler {handler!r} is not <module>.<function>")
-    if module_path.startswith("lambda_blueprints.runtime.") and (
-        code_dir is None or (code_dir / "lambda_blueprints" / "runtime").is_dir()
-    ):
-        # The library's own runtime asset: import the installed package (same files), so
-        # tests can patch handler modules and measure coverage.
-        module: ModuleType = importlib.import_module(module_path)
-    elif code_dir is not None:
-        module = _import_from_asset(module_path, code_dir, function_name)
-    else:
-        raise ValueError(f"function code for handler {handler!r} has no asset directory")
-    entry = getattr(module, attribute, None)
-    if not callable(entry):
-        raise ValueError(f"handler {handler!r}: {module.__name__} has no function {attribute!r}")
-    return entry  # type: ignore[no-any-return]
-
-
-def _import_from_asset(module_path: str, code_dir: Path, function_name: str) -> ModuleType:
-    # The handler module goes under a package of the function's own, so two functions built
-    # from one asset (or two assets with an index.py each) get separate module objects.
-    package = "_local_function_" + re.sub(r"\W", "_", function_name)
-    if package not in sys.modules:
-        spec = importlib.util.spec_from_loader(package, loader=None, is_package=True)
-        assert spec is not None  # noqa: S101 - spec_from_loader always returns one here
-        namespace = importlib.util.module_from_spec(spec)
-        namespace.__path__ = [str(code_dir)]
-        sys.modules[package] = namespace
-    return importlib.import_module(f"{package}.{module_path}")
-
-
-class _Deployment:
-    """Creates one template's resources, in dependency order."""
+class _Deployment(Deployment):
+    """A deployment into a local cloud's services."""
 
     def __init__(
         self,
@@ -836,676 +468,12 @@ class _Deployment:
         directory: Path,
         paths: Mapping[str, str],
     ) -> None:
-        self.cloud = cloud
-        self.paths = paths
-        self.stack_name = stack_name
-        self.template = template
-        self.directory = directory
-        self.resources: dict[str, Resource] = {}
-        self.conditions: dict[str, bool] = {}
-        self.assets = self._asset_directories()
-
-    def _asset_directories(self) -> dict[str, Path]:
-        found: dict[str, Path] = {}
-        for name in self.directory.glob("*.assets.json"):
-            for key, asset in json.loads(name.read_text()).get("files", {}).items():
-                source = self.directory / asset["source"]["path"]
-                for destination in asset.get("destinations", {}).values():
-                    found[destination.get("objectKey", f"{key}.zip")] = source
-        return found
-
-    def run(self) -> DeployedStack:
-        resources = self.template.get("Resources", {})
-        for name, condition in self.template.get("Conditions", {}).items():
-            self.conditions[name] = bool(self.resolve(condition))
-        for logical_id in _dependency_order(resources):
-            definition = resources[logical_id]
-            if "Condition" in definition and not self.conditions.get(definition["Condition"]):
-                continue
-            self.resources[logical_id] = self.create(logical_id, definition)
-        outputs = {
-            name: str(self.resolve(output["Value"]))
-            for name, output in self.template.get("Outputs", {}).items()
-        }
-        return DeployedStack(self.stack_name, self.resources, outputs)
-
-    # -- intrinsics ------------------------------------------------------------------------
-
-    def resolve(self, value: Any) -> Any:
-        """Resolve CloudFormation intrinsic functions in ``value``."""
-        if isinstance(value, list):
-            return [r for v in value if (r := self.resolve(v)) is not _NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, argument),) = value.items()
-            if key == "Ref":
-                return self._ref(argument)
-            if key == "Fn::GetAtt":
-                logical_id, attribute = (
-                    argument if isinstance(argument, list) else argument.split(".", 1)
-                )
-                return self._attribute(logical_id, attribute)
-            if key == "Fn::Join":
-                separator, parts = argument
-                return separator.join(_text(p) for p in self.resolve(parts))
-            if key == "Fn::Sub":
-                return self._sub(argument)
-            if key == "Fn::Select":
-                index, items = argument
-                return self.resolve(items)[int(self.resolve(index))]
-            if key == "Fn::Split":
-                separator, text = argument
-                return str(self.resolve(text)).split(separator)
-            if key == "Fn::If":
-                condition, when_true, when_false = argument
-                return self.resolve(when_true if self.conditions.get(condition) else when_false)
-            if key == "Fn::Equals":
-                left, right = self.resolve(argument)
-                return left == right
-            if key == "Fn::Not":
-                return not self.resolve(argument[0])
-            if key in ("Fn::And", "Fn::Or"):
-                values = [bool(self.resolve(v)) for v in argument]
-                return all(values) if key == "Fn::And" else any(values)
-            if key == "Condition":
-                return self.conditions.get(argument, False)
-            if key == "Fn::FindInMap":
-                name, top, second = (self.resolve(a) for a in argument)
-                return self.template["Mappings"][name][top][second]
-            if key == "Fn::Base64":
-                return base64.b64encode(str(self.resolve(argument)).encode()).decode()
-            if key == "Fn::GetAZs":
-                return [f"{self.cloud.region}{zone}" for zone in "abc"]
-            if key.startswith("Fn::"):
-                raise NotImplementedError(
-                    f"{key} is not supported by the local cloud (stack {self.stack_name})"
-                )
-        return {k: r for k, v in value.items() if (r := self.resolve(v)) is not _NO_VALUE}
-
-    def _ref(self, name: str) -> Any:
-        pseudo = {
-            "AWS::Region": self.cloud.region,
-            "AWS::AccountId": self.cloud.account_id,
-            "AWS::Partition": _PSEUDO_PARTITION,
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": self.stack_name,
-            "AWS::StackId": f"arn:aws:cloudformation:{self.cloud.region}:{self.cloud.account_id}:"
-            f"stack/{self.stack_name}/local",
-            "AWS::NoValue": _NO_VALUE,
-        }
-        if name in pseudo:
-            return pseudo[name]
-        if name in self.resources:
-            return self.resources[name].ref
-        parameter = self.template.get("Parameters", {}).get(name)
-        if parameter is not None:
-            return parameter.get("Default", "")
-        raise KeyError(f"Ref to unknown {name!r} in stack {self.stack_name}")
-
-    def _attribute(self, logical_id: str, attribute: str) -> str:
-        resource = self.resources[logical_id]
-        if attribute in resource.attributes:
-            return resource.attributes[attribute]
-        if not resource.emulated:
-            # Placeholder for resources that are not emulated (KMS keys, roles, ...).
-            return self._arn("local", f"{logical_id}/{attribute}")
-        raise KeyError(f"{logical_id} ({resource.type}) has no attribute {attribute!r} locally")
-
-    def _sub(self, argument: Any) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
-        resolved = {k: self.resolve(v) for k, v in variables.items()}
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in resolved:
-                return str(resolved[name])
-            if "." in name:
-                logical_id, attribute = name.split(".", 1)
-                return self._attribute(logical_id, attribute)
-            return str(self._ref(name))
-
-        # ${!Literal} is CloudFormation's escape for a literal ${Literal}.
-        return _SUB_VARIABLE.sub(replace, text).replace("${!", "${")
-
-    # -- resources -------------------------------------------------------------------------
-
-    def _name(self, logical_id: str, limit: int = 255) -> str:
-        suffix = uuid.uuid4().hex[:12].upper()
-        return f"{self.stack_name}-{logical_id}"[: limit - 13] + f"-{suffix}"
-
-    def _arn(self, service: str, resource: str) -> str:
-        return f"arn:aws:{service}:{self.cloud.region}:{self.cloud.account_id}:{resource}"
-
-    def create(self, logical_id: str, definition: Mapping[str, Any]) -> Resource:
-        kind = definition["Type"]
-        path = definition.get("Metadata", {}).get("aws:cdk:path") or self.paths.get(
-            logical_id, f"{self.stack_name}/{logical_id}"
+        super().__init__(
+            cloud._context,
+            cloud._services,
+            stack_name,
+            template,
+            directory,
+            paths,
+            skipped=cloud.skipped,
         )
-        if kind not in EMULATED_TYPES:
-            self.cloud.skipped.append((self.stack_name, logical_id, kind))
-            return self._placeholder(logical_id, kind, path)
-        properties = self.resolve(definition.get("Properties", {}))
-        creator = getattr(self, "_create_" + kind.split("::", 1)[1].replace("::", "_").lower())
-        resource: Resource = creator(logical_id, properties)
-        resource.path = path
-        return resource
-
-    def _placeholder(self, logical_id: str, kind: str, path: str) -> Resource:
-        """Ids for a resource without local behaviour, shaped like the real ones."""
-        if kind == "AWS::IAM::Role":
-            name = self._name(logical_id, 64)
-            arn = f"arn:aws:iam::{self.cloud.account_id}:role/{name}"
-            return Resource(logical_id, kind, path, name, {"Arn": arn, "RoleId": name}, False)
-        if kind == "AWS::KMS::Key":
-            key_id = str(uuid.uuid4())
-            arn = self._arn("kms", f"key/{key_id}")
-            return Resource(logical_id, kind, path, key_id, {"Arn": arn, "KeyId": key_id}, False)
-        return Resource(logical_id, kind, path, f"{logical_id}-local", emulated=False)
-
-    def _create_dynamodb_table(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        name = props.get("TableName") or self._name(logical_id)
-        request: dict[str, Any] = {
-            "TableName": name,
-            "KeySchema": props["KeySchema"],
-            "AttributeDefinitions": props["AttributeDefinitions"],
-        }
-        if props.get("BillingMode") == "PAY_PER_REQUEST" or "ProvisionedThroughput" not in props:
-            request["BillingMode"] = "PAY_PER_REQUEST"
-        else:
-            request["ProvisionedThroughput"] = props["ProvisionedThroughput"]
-        for index_kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-            if props.get(index_kind):
-                request[index_kind] = [
-                    {k: v for k, v in index.items() if k != "ContributorInsightsSpecification"}
-                    for index in props[index_kind]
-                ]
-        view = props.get("StreamSpecification", {}).get("StreamViewType")
-        if view:
-            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
-        dynamodb = self.cloud.client("dynamodb")
-        table = dynamodb.create_table(**request)["TableDescription"]
-        ttl = props.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled"):
-            dynamodb.update_time_to_live(
-                TableName=name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
-            )
-        attributes = {"Arn": table["TableArn"]}
-        if table.get("LatestStreamArn"):
-            attributes["StreamArn"] = table["LatestStreamArn"]
-        return Resource(logical_id, "AWS::DynamoDB::Table", "", name, attributes)
-
-    def _create_dynamodb_globaltable(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        resource = self._create_dynamodb_table(logical_id, props)
-        resource.type = "AWS::DynamoDB::GlobalTable"
-        return resource
-
-    def _create_sqs_queue(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        fifo = bool(props.get("FifoQueue"))
-        name = props.get("QueueName") or self._name(logical_id, 80 - (5 if fifo else 0))
-        if fifo and not name.endswith(".fifo"):
-            name += ".fifo"
-        attributes: dict[str, str] = {}
-        for key in (
-            "DelaySeconds",
-            "MaximumMessageSize",
-            "MessageRetentionPeriod",
-            "ReceiveMessageWaitTimeSeconds",
-            "VisibilityTimeout",
-            "FifoQueue",
-            "ContentBasedDeduplication",
-        ):
-            if key in props:
-                attributes[key] = (
-                    str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
-                )
-        if "RedrivePolicy" in props:
-            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
-        url = self.cloud.client("sqs").create_queue(QueueName=name, Attributes=attributes)[
-            "QueueUrl"
-        ]
-        arn = self._arn("sqs", name)
-        return Resource(
-            logical_id, "AWS::SQS::Queue", "", url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
-        )
-
-    def _create_sns_topic(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        name = props.get("TopicName") or self._name(logical_id, 256)
-        attributes = {"FifoTopic": "true"} if props.get("FifoTopic") else {}
-        arn = self.cloud.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
-        return Resource(
-            logical_id, "AWS::SNS::Topic", "", arn, {"TopicArn": arn, "TopicName": name}
-        )
-
-    def _create_sns_subscription(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        arn = self.cloud.client("sns").subscribe(
-            TopicArn=props["TopicArn"],
-            Protocol=props["Protocol"],
-            Endpoint=props["Endpoint"],
-            ReturnSubscriptionArn=True,
-        )["SubscriptionArn"]
-        return Resource(logical_id, "AWS::SNS::Subscription", "", arn)
-
-    def _create_kinesis_stream(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        name = props.get("Name") or self._name(logical_id, 128)
-        kinesis = self.cloud.client("kinesis")
-        kinesis.create_stream(StreamName=name, ShardCount=int(props.get("ShardCount") or 1))
-        retention = props.get("RetentionPeriodHours")
-        if retention and int(retention) > 24:
-            kinesis.increase_stream_retention_period(
-                StreamName=name, RetentionPeriodHours=int(retention)
-            )
-        arn = self._arn("kinesis", f"stream/{name}")
-        max_record_size = props.get("MaxRecordSizeInKiB")
-        if max_record_size is not None:
-            # moto keeps no maximum record size: the local cloud's write checks read this
-            # (from moto's stream, whose ARN holds moto's own account).
-            summary = kinesis.describe_stream_summary(StreamName=name)
-            _moto_limits.set_kinesis_max_record_size(
-                summary["StreamDescriptionSummary"]["StreamARN"], int(max_record_size)
-            )
-        hours = int(retention) if retention else 24
-        return Resource(
-            logical_id,
-            "AWS::Kinesis::Stream",
-            "",
-            name,
-            {"Arn": arn, "RetentionSeconds": str(hours * 3600)},
-        )
-
-    def _create_kinesis_streamconsumer(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        consumer = self.cloud.client("kinesis").register_stream_consumer(
-            StreamARN=props["StreamARN"], ConsumerName=props["ConsumerName"]
-        )["Consumer"]
-        arn = consumer["ConsumerARN"]
-        return Resource(
-            logical_id,
-            "AWS::Kinesis::StreamConsumer",
-            "",
-            arn,
-            {
-                "ConsumerARN": arn,
-                "ConsumerName": consumer["ConsumerName"],
-                "ConsumerStatus": "ACTIVE",
-                "StreamARN": props["StreamARN"],
-                "ConsumerCreationTimestamp": str(consumer["ConsumerCreationTimestamp"]),
-            },
-        )
-
-    def _create_s3_bucket(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        name = props.get("BucketName") or self._name(logical_id, 63).lower()
-        s3 = self.cloud.client("s3")
-        if self.cloud.region == "us-east-1":
-            s3.create_bucket(Bucket=name)
-        else:
-            s3.create_bucket(
-                Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.cloud.region}
-            )
-        if props.get("NotificationConfiguration"):
-            self.cloud.bucket_notifications.watch(name, props["NotificationConfiguration"])
-        return Resource(
-            logical_id,
-            "AWS::S3::Bucket",
-            "",
-            name,
-            {
-                "Arn": f"arn:aws:s3:::{name}",
-                "DomainName": f"{name}.s3.amazonaws.com",
-                "RegionalDomainName": f"{name}.s3.{self.cloud.region}.amazonaws.com",
-            },
-        )
-
-    def _create_s3bucketnotifications(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        # CDK's Custom::S3BucketNotifications sets a bucket's notification configuration.
-        self.cloud.bucket_notifications.watch(
-            str(props["BucketName"]), props.get("NotificationConfiguration")
-        )
-        return Resource(logical_id, "Custom::S3BucketNotifications", "", f"{logical_id}-local")
-
-    def _create_kinesisfirehose_deliverystream(
-        self, logical_id: str, props: Mapping[str, Any]
-    ) -> Resource:
-        name = props.get("DeliveryStreamName") or self._name(logical_id, 64)
-        arn = self._arn("firehose", f"deliverystream/{name}")
-        source_arn, destination = delivery_stream_source_and_destination(props)
-        if destination.processor is not None:
-            self.cloud._function(destination.processor.lambda_arn)  # deployed, or KeyError now
-        self.cloud.delivery_streams[name] = FirehoseDeliveryStream(
-            name=name,
-            arn=arn,
-            destination=destination,
-            s3_client=self.cloud.client("s3"),
-            invoke=self.cloud._invoke,
-            log=self.cloud.log,
-            clock=self.cloud.clock,
-            source=(
-                KinesisStreamSource(
-                    source_arn,
-                    client=self.cloud._kinesis_reader,
-                    clock=self.cloud.clock,
-                    retention_seconds=self._kinesis_retention(source_arn),
-                    shared_reads=self.cloud._kinesis_reads,
-                )
-                if source_arn is not None
-                else None
-            ),
-        )
-        return Resource(logical_id, "AWS::KinesisFirehose::DeliveryStream", "", name, {"Arn": arn})
-
-    def _create_lambda_function(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        name = props.get("FunctionName") or self._name(logical_id, 64)
-        arn = self._arn("lambda", f"function:{name}")
-        code = props.get("Code", {})
-        code_dir = self.assets.get(str(code.get("S3Key", "")))
-        if "ZipFile" in code:
-            code_dir = Path(tempfile.mkdtemp(prefix="local-lambda-"))
-            (code_dir / "index.py").write_text(code["ZipFile"])
-        layer_dirs, unknown, powertools = [], [], False
-        for layer in props.get("Layers", []):
-            layer_arn = str(layer)
-            if layer_arn in self.cloud.layers:
-                layer_dirs.append(self.cloud.layers[layer_arn] / "python")
-            elif POWERTOOLS_LAYER_MARK in layer_arn:
-                powertools = True
-            else:
-                unknown.append(layer_arn)
-        self.cloud.functions[name] = LocalFunction(
-            name=name,
-            arn=arn,
-            handler=props.get("Handler", "index.handler"),
-            code_dir=code_dir,
-            environment={
-                k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()
-            },
-            timeout=float(props.get("Timeout", 3)),
-            memory_size=int(props.get("MemorySize", 128)),
-            role_arn=str(props.get("Role", "")),
-            import_scope=(
-                ImportScope.of(code_dir, layer_dirs, powertools=powertools, unknown_layers=unknown)
-                if self.cloud.strict_imports
-                else None
-            ),
-        )
-        return Resource(logical_id, "AWS::Lambda::Function", "", name, {"Arn": arn})
-
-    def _create_lambda_layerversion(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        name = props.get("LayerName") or self._name(logical_id, 64)
-        arn = self._arn("lambda", f"layer:{name}:1")
-        content = self.assets.get(str(props.get("Content", {}).get("S3Key", "")))
-        if content is None:
-            raise ValueError(
-                f"{logical_id}: the layer's content is not an asset of the assembly; only "
-                "layers built from local assets are emulated"
-            )
-        self.cloud.layers[arn] = content
-        return Resource(logical_id, "AWS::Lambda::LayerVersion", "", arn, {"LayerVersionArn": arn})
-
-    def _create_lambda_eventsourcemapping(
-        self, logical_id: str, props: Mapping[str, Any]
-    ) -> Resource:
-        function = self.cloud._function(str(props["FunctionName"]))
-        source_arn = str(props["EventSourceArn"])
-        # UNSPECIFIED: an enhanced fan-out mapping delivers the same records as a polling
-        # one (pushed rather than polled), with the stream ARN in eventSourceARN.
-        source_arn = source_arn.split("/consumer/", 1)[0]
-        mapping_id = str(uuid.uuid4())
-        service = source_arn.split(":")[2]
-        if service == "sqs":
-            return self._queue_mapping(logical_id, mapping_id, function, source_arn, props)
-        if service not in ("dynamodb", "kinesis"):
-            raise NotImplementedError(
-                f"{logical_id}: event source mappings from {service} are not emulated"
-            )
-        if props.get("DestinationConfig", {}).get("OnSuccess"):
-            raise InvalidParameterValueError(
-                f"{logical_id}: stream event source mappings take only an OnFailure destination"
-            )
-        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        source: Any = (
-            DynamoDBStreamSource(
-                source_arn, client=self.cloud.client("dynamodbstreams"), clock=self.cloud.clock
-            )
-            if service == "dynamodb"
-            else KinesisStreamSource(
-                source_arn,
-                client=self.cloud._kinesis_reader,
-                role_arn=function.role_arn,
-                clock=self.cloud.clock,
-                retention_seconds=self._kinesis_retention(source_arn),
-                shared_reads=self.cloud._kinesis_reads,
-            )
-        )
-        mapping = StreamEventSourceMapping(
-            source=source,
-            function_name=function.name,
-            function_arn=function.arn,
-            invoke=self.cloud._invoke,
-            log=self.cloud.log,
-            clock=self.cloud.clock,
-            send_failure=lambda arn, body: self.cloud._send_failure(arn, body, mapping_id),
-            uuid=mapping_id,
-            batch_size=int(props.get("BatchSize", 100)),
-            maximum_batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)),
-            starting_position=props.get("StartingPosition", "TRIM_HORIZON"),
-            starting_position_timestamp=props.get("StartingPositionTimestamp"),
-            bisect_batch_on_function_error=bool(props.get("BisectBatchOnFunctionError", False)),
-            report_batch_item_failures="ReportBatchItemFailures"
-            in props.get("FunctionResponseTypes", []),
-            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-            maximum_record_age_seconds=int(props.get("MaximumRecordAgeInSeconds", -1)),
-            parallelization_factor=int(props.get("ParallelizationFactor", 1)),
-            tumbling_window_seconds=int(props.get("TumblingWindowInSeconds", 0)),
-            on_failure_destination=destination,
-            record_filter=_record_filter(props.get("FilterCriteria"), service),
-            enabled=bool(props.get("Enabled", True)),
-        )
-        self.cloud.stream_mappings[mapping_id] = mapping
-        return Resource(logical_id, "AWS::Lambda::EventSourceMapping", "", mapping_id)
-
-    def _kinesis_retention(self, stream_arn: str) -> float:
-        for resource in self.resources.values():
-            if resource.attributes.get("Arn") == stream_arn and "RetentionSeconds" in (
-                resource.attributes
-            ):
-                return float(resource.attributes["RetentionSeconds"])
-        return 24 * 3600.0
-
-    def _queue_mapping(
-        self,
-        logical_id: str,
-        mapping_id: str,
-        function: LocalFunction,
-        queue_arn: str,
-        props: Mapping[str, Any],
-    ) -> Resource:
-        stream_only = sorted(set(props) & _STREAM_ONLY_PROPERTIES)
-        if stream_only:
-            raise InvalidParameterValueError(
-                f"{logical_id}: {', '.join(stream_only)} apply to stream sources, not SQS"
-            )
-        sqs = self.cloud.client("sqs")
-        mapping = SqsEventSourceMapping(
-            uuid=mapping_id,
-            queue_arn=queue_arn,
-            queue_url=sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"],
-            function_name=function.name,
-            invoke=self.cloud._invoke,
-            log=self.cloud.log,
-            clock=self.cloud.clock,
-            batch_size=int(props.get("BatchSize", 10)),
-            max_batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)),
-            report_batch_item_failures="ReportBatchItemFailures"
-            in props.get("FunctionResponseTypes", []),
-            record_filter=_record_filter(props.get("FilterCriteria"), "sqs"),
-            enabled=bool(props.get("Enabled", True)),
-            sqs_client=sqs,
-        )
-        self.cloud.queue_mappings[mapping_id] = mapping
-        return Resource(logical_id, "AWS::Lambda::EventSourceMapping", "", mapping_id)
-
-    def _create_events_rule(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        name = props.get("Name") or self._name(logical_id, 64)
-        targets = []
-        for target in props.get("Targets", []):
-            retry = target.get("RetryPolicy", {})
-            targets.append(
-                RuleTarget(
-                    id=target["Id"],
-                    arn=target["Arn"],
-                    input=target.get("Input"),
-                    input_path=target.get("InputPath"),
-                    input_transformer=target.get("InputTransformer"),
-                    max_retry_attempts=int(retry.get("MaximumRetryAttempts", 185)),
-                    max_event_age_seconds=int(retry.get("MaximumEventAgeInSeconds", 86_400)),
-                    dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
-                )
-            )
-        bus = str(props.get("EventBusName") or "default").rsplit("/", 1)[-1]
-        self.cloud.events.add_rule(
-            Rule(
-                name=name,
-                event_pattern=props.get("EventPattern"),
-                targets=targets,
-                enabled=props.get("State", "ENABLED") == "ENABLED",
-                event_bus=bus,
-            )
-        )
-        arn = self._arn("events", f"rule/{name}")
-        return Resource(logical_id, "AWS::Events::Rule", "", name, {"Arn": arn})
-
-    def _create_lambda_eventinvokeconfig(
-        self, logical_id: str, props: Mapping[str, Any]
-    ) -> Resource:
-        function = self.cloud._function(str(props["FunctionName"]))
-        on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        self.cloud.events.set_async_config(
-            function.name,
-            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", 2)),
-            maximum_event_age_seconds=int(props.get("MaximumEventAgeInSeconds", 21_600)),
-            on_failure_arn=on_failure,
-        )
-        return Resource(logical_id, "AWS::Lambda::EventInvokeConfig", "", f"{function.name}-config")
-
-    def _create_iot_topicrule(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        construct = self.paths.get(logical_id, logical_id)
-        name, attributes = self.cloud.iot.deploy_rule(
-            logical_id, props, stack_name=self.stack_name, construct=construct
-        )
-        return Resource(logical_id, "AWS::IoT::TopicRule", "", name, attributes)
-
-    # API Gateway REST API resources all go to the local API Gateway.
-    def _apigateway(self, kind: str, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        ref, attributes = self.cloud.apigateway.deploy(kind, logical_id, props)
-        return Resource(logical_id, kind, "", ref, attributes)
-
-    def _create_apigateway_restapi(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        return self._apigateway("AWS::ApiGateway::RestApi", logical_id, props)
-
-    def _create_apigateway_resource(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        return self._apigateway("AWS::ApiGateway::Resource", logical_id, props)
-
-    def _create_apigateway_method(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        return self._apigateway("AWS::ApiGateway::Method", logical_id, props)
-
-    def _create_apigateway_deployment(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        return self._apigateway("AWS::ApiGateway::Deployment", logical_id, props)
-
-    def _create_apigateway_stage(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        return self._apigateway("AWS::ApiGateway::Stage", logical_id, props)
-
-    def _create_apigateway_requestvalidator(
-        self, logical_id: str, props: Mapping[str, Any]
-    ) -> Resource:
-        return self._apigateway("AWS::ApiGateway::RequestValidator", logical_id, props)
-
-    def _create_apigateway_model(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        return self._apigateway("AWS::ApiGateway::Model", logical_id, props)
-
-    def _create_apigateway_account(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        return self._apigateway("AWS::ApiGateway::Account", logical_id, props)
-
-    def _create_apigateway_gatewayresponse(
-        self, logical_id: str, props: Mapping[str, Any]
-    ) -> Resource:
-        return self._apigateway("AWS::ApiGateway::GatewayResponse", logical_id, props)
-
-    def _create_apigateway_usageplan(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        return self._apigateway("AWS::ApiGateway::UsagePlan", logical_id, props)
-
-    def _create_apigateway_usageplankey(
-        self, logical_id: str, props: Mapping[str, Any]
-    ) -> Resource:
-        return self._apigateway("AWS::ApiGateway::UsagePlanKey", logical_id, props)
-
-    def _create_apigateway_apikey(self, logical_id: str, props: Mapping[str, Any]) -> Resource:
-        return self._apigateway("AWS::ApiGateway::ApiKey", logical_id, props)
-
-
-_STREAM_ONLY_PROPERTIES = frozenset(
-    {
-        "BisectBatchOnFunctionError",
-        "DestinationConfig",
-        "MaximumRecordAgeInSeconds",
-        "MaximumRetryAttempts",
-        "ParallelizationFactor",
-        "StartingPosition",
-        "StartingPositionTimestamp",
-        "TumblingWindowInSeconds",
-    }
-)
-
-
-def _record_filter(criteria: Mapping[str, Any] | None, source: str) -> Any:
-    if not criteria or not criteria.get("Filters"):
-        return None
-    from lambda_blueprints.testing.filtering import compile_filters
-
-    return compile_filters(criteria, source)  # type: ignore[arg-type]
-
-
-def _dependency_order(resources: Mapping[str, Any]) -> list[str]:
-    """Logical ids ordered so that every resource comes after what it references."""
-
-    def references(value: Any) -> set[str]:
-        found: set[str] = set()
-        if isinstance(value, dict):
-            if "Ref" in value and isinstance(value["Ref"], str):
-                found.add(value["Ref"])
-            if "Fn::GetAtt" in value:
-                target = value["Fn::GetAtt"]
-                found.add(target[0] if isinstance(target, list) else target.split(".")[0])
-            if "Fn::Sub" in value:
-                text = (
-                    value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
-                )
-                found.update(m.split(".")[0] for m in _SUB_VARIABLE.findall(text))
-            for item in value.values():
-                found |= references(item)
-        elif isinstance(value, list):
-            for item in value:
-                found |= references(item)
-        return found
-
-    depends: dict[str, set[str]] = {}
-    for logical_id, definition in resources.items():
-        needed = references(definition.get("Properties", {}))
-        explicit = definition.get("DependsOn", [])
-        needed |= {explicit} if isinstance(explicit, str) else set(explicit)
-        depends[logical_id] = {n for n in needed if n in resources and n != logical_id}
-    ordered: list[str] = []
-    done: set[str] = set()
-
-    def visit(logical_id: str, trail: Sequence[str]) -> None:
-        if logical_id in done:
-            return
-        if logical_id in trail:
-            raise ValueError(f"circular dependency: {' -> '.join([*trail, logical_id])}")
-        for needed in sorted(depends[logical_id]):
-            visit(needed, [*trail, logical_id])
-        done.add(logical_id)
-        ordered.append(logical_id)
-
-    for logical_id in resources:
-        visit(logical_id, [])
-    return ordered

@@ -22,22 +22,35 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from lambda_blueprints.testing import _json
-from lambda_blueprints.testing.activity import (
-    ActivityLog,
-    FailureRecord,
-    Invocation,
-    InvocationThrottled,
-    Invoker,
-    InvokeResult,
-)
+from lambda_blueprints.testing._cloudformation import Deployment, Resource, deploys
+from lambda_blueprints.testing._core import Send as Send
+from lambda_blueprints.testing._core import check_range as _check_range
+from lambda_blueprints.testing.activity import ActivityLog, FailureRecord, Invoker
 from lambda_blueprints.testing.clock import Clock, iso8601
 from lambda_blueprints.testing.filtering import loads_preserving_numbers, matches, validate_pattern
+
+# Lambda's asynchronous invocation settings, re-exported from their home.
+from lambda_blueprints.testing.lambda_ import ASYNC_EVENT_AGE_RANGE as ASYNC_EVENT_AGE_RANGE
+from lambda_blueprints.testing.lambda_ import (
+    ASYNC_RETRY_ATTEMPTS_RANGE as ASYNC_RETRY_ATTEMPTS_RANGE,
+)
+from lambda_blueprints.testing.lambda_ import ASYNC_THROTTLE_LIMIT as ASYNC_THROTTLE_LIMIT
+from lambda_blueprints.testing.lambda_ import (
+    DEFAULT_ASYNC_EVENT_AGE_SECONDS as DEFAULT_ASYNC_EVENT_AGE_SECONDS,
+)
+from lambda_blueprints.testing.lambda_ import (
+    DEFAULT_ASYNC_RETRY_ATTEMPTS as DEFAULT_ASYNC_RETRY_ATTEMPTS,
+)
+from lambda_blueprints.testing.lambda_ import AsyncInvocations
+from lambda_blueprints.testing.lambda_ import AsyncInvokeConfig as AsyncInvokeConfig
+from lambda_blueprints.testing.lambda_ import RetryDelay as RetryDelay
+from lambda_blueprints.testing.lambda_ import no_retry_delay as no_retry_delay
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -52,11 +65,6 @@ MAX_INPUT_PATHS = 100
 #: Target retry policy ranges and defaults (``RetryPolicy``).
 TARGET_RETRY_ATTEMPTS_RANGE = (0, 185)
 TARGET_EVENT_AGE_RANGE = (60, 86_400)
-#: Lambda asynchronous invocation ranges and defaults (``PutFunctionEventInvokeConfig``).
-ASYNC_RETRY_ATTEMPTS_RANGE = (0, 2)
-ASYNC_EVENT_AGE_RANGE = (60, 21_600)
-DEFAULT_ASYNC_RETRY_ATTEMPTS = 2
-DEFAULT_ASYNC_EVENT_AGE_SECONDS = 21_600
 
 #: The ``ERROR_CODE`` values EventBridge documents for dead-letter messages.
 ERROR_CODES = frozenset(
@@ -91,30 +99,11 @@ RETRIABLE_ERROR_CODES = frozenset(
     {"THROTTLING", "INTERNAL_ERROR", "TIMEOUT", "TRANSIENT_ASSUME_ROLE"}
 )
 
-#: UNSPECIFIED: Lambda retries throttled asynchronous invocations until the event is too
-#: old. With retry delays of zero the virtual clock would never get there, so after this
-#: many throttles in a row the event is discarded as ``EventAgeExceeded``.
-ASYNC_THROTTLE_LIMIT = 100
-
-#: Seconds to wait before retry number ``n`` (1-based), on the virtual clock.
-RetryDelay = Callable[[int], float]
-#: ``send(destination_arn, body, message_attributes)`` to an SQS queue or SNS topic.
-Send = Callable[[str, str, Mapping[str, Mapping[str, str]]], None]
 TargetKind = Literal["lambda", "sqs", "sns"]
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
 _PATH_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 _RESERVED_VARIABLE_PREFIX = "aws."
-
-
-def no_retry_delay(retry: int) -> float:
-    """The default retry delay: none.
-
-    AWS backs off exponentially with jitter (targets) or waits about one and then two
-    minutes (Lambda async retries); tests pass their own delay to exercise event ages.
-    """
-    del retry
-    return 0.0
 
 
 @dataclass
@@ -164,42 +153,11 @@ class Rule:
     event_bus: str = DEFAULT_EVENT_BUS
 
 
-@dataclass(frozen=True)
-class AsyncInvokeConfig:
-    """A function's asynchronous invocation settings (``PutFunctionEventInvokeConfig``).
-
-    Attributes:
-        maximum_retry_attempts: Retries after a function error (0-2).
-        maximum_event_age_seconds: How long Lambda keeps retrying (60-21600).
-        on_failure_arn: SQS queue or SNS topic for the invocation record of failed events.
-    """
-
-    maximum_retry_attempts: int = DEFAULT_ASYNC_RETRY_ATTEMPTS
-    maximum_event_age_seconds: int = DEFAULT_ASYNC_EVENT_AGE_SECONDS
-    on_failure_arn: str | None = None
-
-
 @dataclass
 class _SimulatedFailure:
     code: str
     message: str
     remaining: int
-
-
-@dataclass
-class _AsyncOutcome:
-    """How an asynchronous invocation ended: ``condition`` is None when it succeeded."""
-
-    condition: str | None = None
-    invocations: int = 0
-    request_id: str | None = None
-    last_result: InvokeResult | None = None
-
-    def add(self, result: InvokeResult) -> None:
-        # Retries keep the request id of the accepted invocation.
-        self.request_id = self.request_id or result.request_id
-        self.invocations += 1
-        self.last_result = result
 
 
 @dataclass(frozen=True)
@@ -260,6 +218,10 @@ class EventBridge:
         region: Region of built events and ARNs.
         retry_delay: Delay before EventBridge's retry ``n`` of a failed delivery.
         async_retry_delay: Delay before Lambda's async retry ``n`` of a function error.
+        async_invocations: Lambda's asynchronous invocation to hand Lambda targets to
+            (shared with other callers, with its own retry delay); by default one of this
+            EventBridge's own, made of ``invoke``, ``log``, ``clock``, ``send`` and
+            ``async_retry_delay``.
     """
 
     def __init__(
@@ -273,6 +235,7 @@ class EventBridge:
         region: str = DEFAULT_REGION,
         retry_delay: RetryDelay = no_retry_delay,
         async_retry_delay: RetryDelay = no_retry_delay,
+        async_invocations: AsyncInvocations | None = None,
     ) -> None:
         self._invoke = invoke
         self._log = log
@@ -281,9 +244,14 @@ class EventBridge:
         self._account = account
         self._region = region
         self._retry_delay = retry_delay
-        self._async_retry_delay = async_retry_delay
         self._rules: dict[tuple[str, str], Rule] = {}
-        self._async_configs: dict[str, AsyncInvokeConfig] = {}
+        self._async = async_invocations or AsyncInvocations(
+            invoke=invoke,
+            log=log,
+            clock=clock,
+            send=self._deliver_message,
+            retry_delay=async_retry_delay,
+        )
         self._failures: dict[str, list[_SimulatedFailure]] = {}
 
     # ----------------------------------------------------------------- configuration
@@ -338,7 +306,7 @@ class EventBridge:
         _check_range("MaximumEventAgeInSeconds", maximum_event_age_seconds, ASYNC_EVENT_AGE_RANGE)
         if on_failure_arn is not None:
             self._require_send(f"the on-failure destination of {function_name!r}")
-        self._async_configs[function_name] = AsyncInvokeConfig(
+        self._async.configs[function_name] = AsyncInvokeConfig(
             maximum_retry_attempts, maximum_event_age_seconds, on_failure_arn
         )
 
@@ -551,92 +519,14 @@ class EventBridge:
     def _invoke_async(self, delivery: _Delivery, payload: Any) -> None:
         """Lambda's asynchronous invocation: retry function errors, then report the failure."""
         function = _function_name(delivery.target)
-        config = self._async_configs.get(function, AsyncInvokeConfig())
-        outcome = self._run_async(delivery, function, config, payload)
-        if outcome.condition is None or config.on_failure_arn is None:
-            return
-        record = self._async_failure_record(delivery, function, payload, outcome)
-        self._deliver_message(config.on_failure_arn, json.dumps(record), {})
-        self._record_failure(delivery, config.on_failure_arn, outcome.condition, record)
-
-    def _run_async(
-        self, delivery: _Delivery, function: str, config: AsyncInvokeConfig, payload: Any
-    ) -> _AsyncOutcome:
-        accepted_at = self._clock.now()
-        outcome = _AsyncOutcome()
-        throttles = 0
-        while True:
-            try:
-                result = self._invoke(function, payload)
-            except InvocationThrottled:
-                # Lambda keeps throttled events queued without counting a retry.
-                throttles += 1
-                if throttles >= ASYNC_THROTTLE_LIMIT:
-                    outcome.condition = "EventAgeExceeded"
-                    return outcome
-            else:
-                self._log_invocation(delivery, function, payload, result, outcome.invocations)
-                outcome.add(result)
-                if result.ok:
-                    return outcome
-                if outcome.invocations > config.maximum_retry_attempts:
-                    outcome.condition = "RetriesExhausted"
-                    return outcome
-            self._clock.advance(self._async_retry_delay(outcome.invocations + throttles))
-            if self._clock.now() - accepted_at > config.maximum_event_age_seconds:
-                outcome.condition = "EventAgeExceeded"
-                return outcome
-
-    def _log_invocation(
-        self,
-        delivery: _Delivery,
-        function: str,
-        payload: Any,
-        result: InvokeResult,
-        attempt: int,
-    ) -> None:
-        self._log.add(
-            Invocation(
-                source="eventbridge",
-                mapping_id=delivery.rule.name,
-                function=function,
-                items=(delivery.event_id,),
-                event=payload,
-                result=result,
-                outcome="success" if result.ok else "failure",
-                attempt=attempt,
-                at=self._clock.now(),
-            )
+        self._async.invoke(
+            function,
+            self._function_arn(delivery.target, function),
+            payload,
+            source="eventbridge",
+            mapping_id=delivery.rule.name,
+            item=delivery.event_id,
         )
-
-    def _async_failure_record(
-        self, delivery: _Delivery, function: str, payload: Any, outcome: _AsyncOutcome
-    ) -> dict[str, Any]:
-        """The invocation record Lambda sends to an on-failure destination."""
-        record: dict[str, Any] = {
-            "version": "1.0",
-            "timestamp": self._clock.iso(),
-            "requestContext": {
-                "requestId": outcome.request_id or str(uuid.uuid4()),
-                "functionArn": self._function_arn(delivery.target, function),
-                "condition": outcome.condition,
-                "approximateInvokeCount": outcome.invocations,
-            },
-            "requestPayload": payload,
-        }
-        last = outcome.last_result
-        if last is not None:
-            # Without an invocation (only throttles) there is no response to describe.
-            record["responseContext"] = {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": last.function_error or "Unhandled",
-            }
-            record["responsePayload"] = {
-                "errorMessage": last.error_message,
-                "errorType": last.error_type,
-            }
-        return record
 
     def _function_arn(self, target: RuleTarget, function: str) -> str:
         arn = (
@@ -675,12 +565,6 @@ class EventBridge:
 _ENVELOPE_KEYS = frozenset(
     {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 )
-
-
-def _check_range(name: str, value: int, bounds: tuple[int, int]) -> None:
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name}={value!r} is outside {low}-{high}")
 
 
 def _arn_service(arn: str) -> str:
@@ -863,3 +747,35 @@ def _is_json(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@deploys("AWS::Events::Rule")
+def _rule(stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]) -> Resource:
+    name = props.get("Name") or stack.name(logical_id, 64)
+    targets = []
+    for target in props.get("Targets", []):
+        retry = target.get("RetryPolicy", {})
+        targets.append(
+            RuleTarget(
+                id=target["Id"],
+                arn=target["Arn"],
+                input=target.get("Input"),
+                input_path=target.get("InputPath"),
+                input_transformer=target.get("InputTransformer"),
+                max_retry_attempts=int(retry.get("MaximumRetryAttempts", 185)),
+                max_event_age_seconds=int(retry.get("MaximumEventAgeInSeconds", 86_400)),
+                dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
+            )
+        )
+    bus = str(props.get("EventBusName") or "default").rsplit("/", 1)[-1]
+    stack.service(EventBridge).add_rule(
+        Rule(
+            name=name,
+            event_pattern=props.get("EventPattern"),
+            targets=targets,
+            enabled=props.get("State", "ENABLED") == "ENABLED",
+            event_bus=bus,
+        )
+    )
+    arn = stack.arn("events", f"rule/{name}")
+    return Resource(logical_id, "AWS::Events::Rule", "", name, {"Arn": arn})

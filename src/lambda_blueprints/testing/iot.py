@@ -61,18 +61,21 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lambda_blueprints._mqtt import topic_matches, validate_topic_filter, validate_topic_name
 from lambda_blueprints.testing import _json
-from lambda_blueprints.testing.activity import FailureRecord, Invocation, InvocationThrottled
-from lambda_blueprints.testing.eventbridge import ASYNC_THROTTLE_LIMIT, AsyncInvokeConfig
+from lambda_blueprints.testing._cloudformation import Deployment, Resource, deploys
+from lambda_blueprints.testing.activity import FailureRecord
 
 if TYPE_CHECKING:
-    from lambda_blueprints.testing.activity import InvokeResult
-    from lambda_blueprints.testing.cloud import LocalCloud
+    from lambda_blueprints.testing._core import ServiceContext
+    from lambda_blueprints.testing.lambda_ import AsyncInvocations
+
+#: ``put_firehose_records(delivery_stream_name, records)`` of the local cloud.
+PutFirehoseRecords = Callable[[str, Sequence[bytes]], None]
 
 #: The actions the local rules engine runs, by their CloudFormation key.
 SUPPORTED_ACTIONS = ("Kinesis", "Sqs", "Lambda", "S3", "Republish", "Firehose")
@@ -696,12 +699,23 @@ class IotCore:
     """The local cloud's IoT message broker and rules engine.
 
     Args:
-        cloud: The local cloud: its clients, clock, activity log, Lambda invoker and the
-            functions' asynchronous invocation settings.
+        context: The local cloud's clients, clock, activity log and functions.
+        async_invocations: Lambda's asynchronous invocation, which Lambda actions use (with
+            the functions' ``EventInvokeConfig`` settings and the retry-delay hook).
+        firehose: Finds the local cloud's ``put_firehose_records`` when a Firehose action
+            runs; None when Firehose is not emulated.
     """
 
-    def __init__(self, cloud: LocalCloud) -> None:
-        self._cloud = cloud
+    def __init__(
+        self,
+        context: ServiceContext,
+        *,
+        async_invocations: AsyncInvocations,
+        firehose: Callable[[], PutFirehoseRecords | None] = lambda: None,
+    ) -> None:
+        self._context = context
+        self._async_invocations = async_invocations
+        self._firehose = firehose
         #: Rules by name.
         self.rules: dict[str, TopicRule] = {}
         #: Failures to inject into actions.
@@ -742,7 +756,7 @@ class IotCore:
                 _check_templates(action)
         except UnsupportedSql as error:
             raise UnsupportedSql(f"{where}: {sql!r} is not emulated: {error}") from error
-        arn = f"arn:aws:iot:{self._cloud.region}:{self._cloud.account_id}:rule/{name}"
+        arn = f"arn:aws:iot:{self._context.region}:{self._context.account_id}:rule/{name}"
         self.rules[name] = TopicRule(
             name=name,
             arn=arn,
@@ -805,7 +819,7 @@ class IotCore:
             payload=payload,
             qos=qos,
             client_id=client_id,
-            timestamp_ms=int(self._cloud.clock.now() * 1000),
+            timestamp_ms=int(self._context.clock.now() * 1000),
             trace_id=str(uuid.uuid4()),
             hops=hops,
         )
@@ -818,7 +832,7 @@ class IotCore:
         from moto.iotdata.models import iotdata_backends
 
         account = os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
-        published = iotdata_backends[account][self._cloud.region].published_payloads
+        published = iotdata_backends[account][self._context.region].published_payloads
         if len(published) < self._moto_seen:
             # moto was reset (a new mock): start over.
             self._moto_seen = 0
@@ -876,7 +890,7 @@ class IotCore:
                 failures=tuple(failures),
                 error_message=error_message,
                 error_action_failed=error_action_failed,
-                at=self._cloud.clock.now(),
+                at=self._context.clock.now(),
             )
         )
 
@@ -891,7 +905,7 @@ class IotCore:
         except ActionFailedError as failure:
             # AWS only logs a failed error action: there is nowhere further to send it.
             return failure.message
-        self._cloud.log.add(
+        self._context.log.add(
             FailureRecord(
                 source="iot",
                 mapping_id=rule.name,
@@ -899,7 +913,7 @@ class IotCore:
                 condition=",".join(f["failedAction"] for f in error_message["failures"]),
                 body=error_message,
                 items=(message.trace_id,),
-                at=self._cloud.clock.now(),
+                at=self._context.clock.now(),
             )
         )
         return None
@@ -945,7 +959,7 @@ class IotCore:
                 "kinesis",
             )
         try:
-            self._cloud.client("kinesis").put_record(
+            self._context.client("kinesis").put_record(
                 StreamName=stream, Data=output, PartitionKey=key
             )
         except Exception as error:  # any SDK error is the action's failure
@@ -954,7 +968,7 @@ class IotCore:
                 f"Failed to put record to Kinesis stream {stream}. The error received was "
                 f"{error}. Message arrived on: {message.topic}, Action: kinesis",
             ) from error
-        return f"arn:aws:kinesis:{self._cloud.region}:{self._cloud.account_id}:stream/{stream}"
+        return f"arn:aws:kinesis:{self._context.region}:{self._context.account_id}:stream/{stream}"
 
     def _action_sqs(
         self, rule: TopicRule, values: Mapping[str, Any], output: bytes, message: IotMessage
@@ -966,7 +980,7 @@ class IotCore:
                 if _flag(values.get("UseBase64", False))
                 else output.decode()
             )
-            self._cloud.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body)
+            self._context.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body)
         except Exception as error:  # any SDK or decoding error is the action's failure
             raise ActionFailedError(
                 queue_url,
@@ -974,14 +988,14 @@ class IotCore:
                 f"Message arrived on: {message.topic}, Action: sqs, Queue: {queue_url}",
             ) from error
         name = queue_url.rstrip("/").rsplit("/", 1)[-1]
-        return f"arn:aws:sqs:{self._cloud.region}:{self._cloud.account_id}:{name}"
+        return f"arn:aws:sqs:{self._context.region}:{self._context.account_id}:{name}"
 
     def _action_s3(
         self, rule: TopicRule, values: Mapping[str, Any], output: bytes, message: IotMessage
     ) -> str:
         bucket, key = str(values["BucketName"]), str(values["Key"])
         try:
-            self._cloud.client("s3").put_object(Bucket=bucket, Key=key, Body=output)
+            self._context.client("s3").put_object(Bucket=bucket, Key=key, Body=output)
         except Exception as error:  # any SDK error is the action's failure
             raise ActionFailedError(
                 bucket,
@@ -1015,7 +1029,7 @@ class IotCore:
     def _action_firehose(
         self, rule: TopicRule, values: Mapping[str, Any], output: bytes, message: IotMessage
     ) -> str:
-        put = getattr(self._cloud, "put_firehose_records", None)
+        put = self._firehose()
         if put is None:
             raise NotImplementedError(
                 f"{rule.construct}: Firehose actions need a local cloud that emulates Firehose"
@@ -1032,16 +1046,14 @@ class IotCore:
                 f"Failed to put record to Firehose stream {name}. The error received was "
                 f"{error}. Message arrived on: {message.topic}, Action: firehose",
             ) from error
-        return (
-            f"arn:aws:firehose:{self._cloud.region}:{self._cloud.account_id}:deliverystream/{name}"
-        )
+        return self._context.arn("firehose", f"deliverystream/{name}")
 
     def _action_lambda(
         self, rule: TopicRule, values: Mapping[str, Any], output: bytes, message: IotMessage
     ) -> str:
         function_arn = str(values["FunctionArn"])
         try:
-            function = self._cloud._function(function_arn)
+            function = self._context.function(function_arn)
         except KeyError as error:
             raise ActionFailedError(
                 function_arn,
@@ -1057,95 +1069,16 @@ class IotCore:
                 "(select encode(*, 'base64') for binary payloads). Message arrived on: "
                 f"{message.topic}, Action: lambda",
             ) from error
-        self._invoke_async(rule, function.name, function.arn, event, message)
-        return function.arn
-
-    # -- Lambda asynchronous invocation ----------------------------------------------
-
-    def _invoke_async(
-        self, rule: TopicRule, function: str, function_arn: str, event: Any, message: IotMessage
-    ) -> None:
-        """Lambda's asynchronous invocation: retry function errors, then report the failure."""
-        config = self._async_config(function)
-        accepted_at = self._cloud.clock.now()
-        invocations, throttles = 0, 0
-        last: InvokeResult | None = None
-        request_id: str | None = None
-        condition: str | None = None
-        while True:
-            try:
-                result = self._cloud._invoke(function, event)
-            except InvocationThrottled:
-                throttles += 1
-                if throttles >= ASYNC_THROTTLE_LIMIT:
-                    condition = "EventAgeExceeded"
-                    break
-                continue
-            request_id = request_id or result.request_id
-            self._cloud.log.add(
-                Invocation(
-                    source="iot",
-                    mapping_id=rule.name,
-                    function=function,
-                    items=(message.trace_id,),
-                    event=event,
-                    result=result,
-                    outcome="success" if result.ok else "failure",
-                    attempt=invocations,
-                    at=self._cloud.clock.now(),
-                )
-            )
-            invocations += 1
-            last = result
-            if result.ok:
-                return
-            if invocations > config.maximum_retry_attempts:
-                condition = "RetriesExhausted"
-                break
-            if self._cloud.clock.now() - accepted_at > config.maximum_event_age_seconds:
-                condition = "EventAgeExceeded"
-                break
-        if config.on_failure_arn is None:
-            return
-        record: dict[str, Any] = {
-            "version": "1.0",
-            "timestamp": self._cloud.clock.iso(),
-            "requestContext": {
-                "requestId": request_id or str(uuid.uuid4()),
-                "functionArn": f"{function_arn}:$LATEST",
-                "condition": condition,
-                "approximateInvokeCount": invocations,
-            },
-            "requestPayload": event,
-        }
-        if last is not None:
-            record["responseContext"] = {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": last.function_error or "Unhandled",
-            }
-            record["responsePayload"] = {
-                "errorMessage": last.error_message,
-                "errorType": last.error_type,
-            }
-        self._cloud._send_message(config.on_failure_arn, json.dumps(record), {})
-        self._cloud.log.add(
-            FailureRecord(
-                source="iot",
-                mapping_id=rule.name,
-                destination=config.on_failure_arn,
-                condition=condition or "",
-                body=record,
-                items=(message.trace_id,),
-                at=self._cloud.clock.now(),
-            )
+        # Lambda's asynchronous invocation, as for EventBridge targets.
+        self._async_invocations.invoke(
+            function.name,
+            f"{function.arn}:$LATEST",
+            event,
+            source="iot",
+            mapping_id=rule.name,
+            item=message.trace_id,
         )
-
-    def _async_config(self, function: str) -> AsyncInvokeConfig:
-        # The functions' EventInvokeConfig settings live with EventBridge, which applies
-        # them to its own Lambda targets; IoT's Lambda action follows the same settings.
-        configs: Mapping[str, AsyncInvokeConfig] = self._cloud.events._async_configs
-        return configs.get(function, AsyncInvokeConfig())
+        return function.arn
 
 
 def _resource_of(kind: str, parameters: Mapping[str, Any], message: IotMessage) -> str:
@@ -1183,6 +1116,17 @@ def _generated_name(stack_name: str, logical_id: str) -> str:
     # CloudFormation's generated rule names must fit ^[a-zA-Z0-9_]+$: no hyphens.
     base = re.sub(r"[^A-Za-z0-9_]", "_", f"{stack_name}_{logical_id}")[:115]
     return f"{base}_{uuid.uuid4().hex[:12].upper()}"
+
+
+@deploys("AWS::IoT::TopicRule")
+def _topic_rule(
+    stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]
+) -> Resource:
+    construct = stack.paths.get(logical_id, logical_id)
+    name, attributes = stack.service(IotCore).deploy_rule(
+        logical_id, props, stack_name=stack.stack_name, construct=construct
+    )
+    return Resource(logical_id, "AWS::IoT::TopicRule", "", name, attributes)
 
 
 __all__ = [

@@ -61,6 +61,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from lambda_blueprints.testing import _json
+from lambda_blueprints.testing._cloudformation import Deployment, Resource, deploys
+from lambda_blueprints.testing._core import FunctionRef
 from lambda_blueprints.testing.activity import (
     ActivityLog,
     FailureRecord,
@@ -70,6 +72,8 @@ from lambda_blueprints.testing.activity import (
     Outcome,
 )
 from lambda_blueprints.testing.clock import Clock
+from lambda_blueprints.testing.lambda_ import record_filter
+from lambda_blueprints.testing.streams import InvalidParameterValueError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -659,3 +663,87 @@ def _validate(batch_size: int, window: int, *, fifo: bool) -> None:
 
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@deploys("AWS::SQS::Queue")
+def _queue(stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]) -> Resource:
+    fifo = bool(props.get("FifoQueue"))
+    name = props.get("QueueName") or stack.name(logical_id, 80 - (5 if fifo else 0))
+    if fifo and not name.endswith(".fifo"):
+        name += ".fifo"
+    attributes: dict[str, str] = {}
+    for key in (
+        "DelaySeconds",
+        "MaximumMessageSize",
+        "MessageRetentionPeriod",
+        "ReceiveMessageWaitTimeSeconds",
+        "VisibilityTimeout",
+        "FifoQueue",
+        "ContentBasedDeduplication",
+    ):
+        if key in props:
+            attributes[key] = (
+                str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
+            )
+    if "RedrivePolicy" in props:
+        attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+    url = stack.context.client("sqs").create_queue(QueueName=name, Attributes=attributes)[
+        "QueueUrl"
+    ]
+    arn = stack.arn("sqs", name)
+    return Resource(
+        logical_id, "AWS::SQS::Queue", "", url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
+    )
+
+
+class QueueMappings(dict[str, SqsEventSourceMapping]):
+    """The local cloud's SQS event source mappings, by UUID."""
+
+
+_STREAM_ONLY_PROPERTIES = frozenset(
+    {
+        "BisectBatchOnFunctionError",
+        "DestinationConfig",
+        "MaximumRecordAgeInSeconds",
+        "MaximumRetryAttempts",
+        "ParallelizationFactor",
+        "StartingPosition",
+        "StartingPositionTimestamp",
+        "TumblingWindowInSeconds",
+    }
+)
+
+
+def deploy_queue_mapping(
+    stack: Deployment,
+    logical_id: str,
+    mapping_id: str,
+    function: FunctionRef,
+    queue_arn: str,
+    props: Mapping[str, Any],
+) -> Resource:
+    """Deploy an ``AWS::Lambda::EventSourceMapping`` from an SQS queue."""
+    stream_only = sorted(set(props) & _STREAM_ONLY_PROPERTIES)
+    if stream_only:
+        raise InvalidParameterValueError(
+            f"{logical_id}: {', '.join(stream_only)} apply to stream sources, not SQS"
+        )
+    sqs = stack.context.client("sqs")
+    mapping = SqsEventSourceMapping(
+        uuid=mapping_id,
+        queue_arn=queue_arn,
+        queue_url=sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"],
+        function_name=function.name,
+        invoke=stack.context.invoke,
+        log=stack.context.log,
+        clock=stack.context.clock,
+        batch_size=int(props.get("BatchSize", 10)),
+        max_batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+        report_batch_item_failures="ReportBatchItemFailures"
+        in props.get("FunctionResponseTypes", []),
+        record_filter=record_filter(props.get("FilterCriteria"), "sqs"),
+        enabled=bool(props.get("Enabled", True)),
+        sqs_client=sqs,
+    )
+    stack.service(QueueMappings)[mapping_id] = mapping
+    return Resource(logical_id, "AWS::Lambda::EventSourceMapping", "", mapping_id)

@@ -326,3 +326,52 @@ def test_records_read_from_moto_have_lambda_shapes(cloud: LocalCloud, tmp_path: 
     )
     assert dynamodb["dynamodb"]["ApproximateCreationDateTime"] == int(cloud.clock.now())
     assert dynamodb["eventSourceARN"] == stack.attribute("Table", "StreamArn")
+
+
+def test_every_emulated_type_is_registered_by_exactly_one_service_module() -> None:
+    from lambda_blueprints.testing import cloud as front
+    from lambda_blueprints.testing._cloudformation import deployed_types, deploys
+
+    old_emulated_types = {
+        "AWS::DynamoDB::Table": "dynamodb",
+        "AWS::DynamoDB::GlobalTable": "dynamodb",
+        "AWS::SQS::Queue": "sqs",
+        "AWS::SNS::Topic": "sns",
+        "AWS::SNS::Subscription": "sns",
+        "AWS::Kinesis::Stream": "kinesis",
+        "AWS::Kinesis::StreamConsumer": "kinesis",
+        "AWS::S3::Bucket": "s3",
+        "Custom::S3BucketNotifications": "s3",
+        "AWS::Lambda::Function": "lambda_",
+        "AWS::Lambda::LayerVersion": "lambda_",
+        "AWS::Lambda::EventInvokeConfig": "lambda_",
+        "AWS::Lambda::EventSourceMapping": "event_source_mappings",
+        "AWS::Events::Rule": "eventbridge",
+        "AWS::KinesisFirehose::DeliveryStream": "firehose",
+        "AWS::IoT::TopicRule": "iot",
+        **{
+            f"AWS::ApiGateway::{kind}": "apigateway"
+            for kind in (
+                "RestApi",
+                "Resource",
+                "Method",
+                "Deployment",
+                "Stage",
+                "RequestValidator",
+                "Model",
+                "Account",
+                "GatewayResponse",
+                "UsagePlan",
+                "UsagePlanKey",
+                "ApiKey",
+            )
+        },
+    }
+    registered = deployed_types()
+    assert {kind: module.rsplit(".", 1)[-1] for kind, module in registered.items()} == (
+        old_emulated_types
+    )
+    assert frozenset(old_emulated_types) == front.EMULATED_TYPES
+    assert not front.EMULATED_TYPES & front.INERT_TYPES
+    with pytest.raises(ValueError, match=r"AWS::SQS::Queue is deployed by .*sqs already"):
+        deploys("AWS::SQS::Queue")(lambda stack, kind, logical_id, props: None)
