@@ -398,7 +398,7 @@ class Collecting:
 
 
 def test_on_the_engine_every_record_lands_in_exactly_one_part() -> None:
-    from tests.testing.test_stream_engine import Function, World
+    from tests.testing.test_streams import Function, World
 
     world = World()
     world.put(12)
