@@ -1044,8 +1044,15 @@ def _with(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
         ),
         pytest.param(
             lambda a, b: {"records": [_ok(a), _with(b, metadata="x")]},
-            "partitionKeys",
+            "metadata is not an object",
             id="metadata-not-object",
+        ),
+        pytest.param(
+            lambda a, b: {
+                "records": [_ok(a), _with(b, metadata={"otfMetadata": {"operation": None}})]
+            },
+            "otfMetadata",
+            id="otf-metadata-not-str",
         ),
     ],
 )
@@ -1055,6 +1062,14 @@ def test_firehose_response_breaches_are_reported(breach: Breach, message: str) -
 
     with pytest.raises(ValueError, match=message):
         validate_firehose_response(event, breach(first, second))
+
+
+def test_firehose_response_metadata_may_route_to_iceberg_tables_alone() -> None:
+    event = firehose_transformation_event(b"a")
+    otf = {"destinationDatabaseName": "db", "destinationTableName": "t", "operation": "insert"}
+    response = {"records": [_with(event["records"][0], metadata={"otfMetadata": otf})]}
+
+    validate_firehose_response(event, response)
 
 
 def test_firehose_response_over_six_mb_is_refused() -> None:
