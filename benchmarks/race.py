@@ -19,6 +19,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def standings_writes(cloud: LocalCloud, table: str) -> int:
     return sum(int(item["version"]["N"]) for item in items)
 
 
-def replay_without_window(cloud: LocalCloud, table: str, batches: list[list[Any]]) -> int:
+def replay_without_window(cloud: LocalCloud, table: str, batches: Iterable[list[Any]]) -> int:
     """Feed ``batches`` to the standings handler with no window, into an empty table copy."""
     dynamodb = cloud.client("dynamodb")
     description = dynamodb.describe_table(TableName=table)["Table"]
@@ -109,12 +110,15 @@ def main(argv: list[str] | None = None) -> None:
         table = deployed.physical_id("Alleycat/RacesTable")
         windowed_writes = standings_writes(cloud, table)
         delivered = [
-            i.event["Records"]
+            i
             for i in cloud.log.invocations(function=function)
             if i.items and i.outcome == "success"
         ]
         batches = len(delivered)
-        unwindowed_writes = replay_without_window(cloud, table, delivered)
+        # Each logged event is decoded only when its batch is replayed.
+        unwindowed_writes = replay_without_window(
+            cloud, table, (i.event["Records"] for i in delivered)
+        )
     rows = [
         ("race", f"{args.racers:,} racers x {args.seconds} s", ""),
         ("messages", f"{messages:,}", ""),

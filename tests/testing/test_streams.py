@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lambda_blueprints.testing import streams
 from lambda_blueprints.testing.activity import ActivityLog, InvocationThrottled, InvokeResult
@@ -1211,3 +1213,32 @@ def test_records_that_age_out_inside_a_window_leave_the_window_state_as_it_was()
     final = function.events[-1]
     assert final["isFinalInvokeForWindow"] is True
     assert final["state"] == {}
+
+
+@given(
+    data=st.binary(max_size=300),
+    partition_key=st.text(min_size=1, max_size=40),
+    sequence_number=st.integers(min_value=0, max_value=10**45),
+    arrival=st.floats(min_value=0, max_value=4e9, allow_nan=False),
+    shard_id=st.sampled_from(["shardId-000000000000", 'shard"Id\\-1', "shardId-é"]),
+    stream=st.sampled_from(["orders", "a.b_c-d"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_kinesis_records_size_is_its_serialized_length(
+    data: bytes,
+    partition_key: str,
+    sequence_number: int,
+    arrival: float,
+    shard_id: str,
+    stream: str,
+) -> None:
+    record = kinesis_stream_record(
+        data=data,
+        partition_key=partition_key,
+        sequence_number=sequence_number,
+        arrival=arrival,
+        shard_id=shard_id,
+        stream_arn=f"arn:aws:kinesis:eu-west-1:123456789012:stream/{stream}",
+    )
+
+    assert record.size == len(json.dumps(record.record, separators=(",", ":")).encode()) + 1

@@ -6,9 +6,12 @@ Every delivery mechanism (stream mappings, SQS mappings, EventBridge rules) writ
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 Outcome = Literal["success", "partial", "failure", "throttled"]
 
@@ -56,9 +59,36 @@ class Invoker(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+#: Serialized texts of the last few payloads the Lambda runtime encoded, by identity, so
+#: that logging an event or a result does not encode it a second time.
+_TEXTS: dict[int, tuple[Any, str]] = {}
+_TEXTS_KEPT = 8
+
+
+def remember_text(value: Any, text: str) -> None:
+    """Note that ``value`` (not to be changed afterwards) serializes to JSON ``text``."""
+    if len(_TEXTS) >= _TEXTS_KEPT:
+        del _TEXTS[next(iter(_TEXTS))]
+    _TEXTS[id(value)] = (value, text)
+
+
+def _text_of(value: Any) -> str:
+    known = _TEXTS.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    return json.dumps(value, separators=(",", ":"))
+
+
+_NO_PAYLOAD = b""
+
+
 class Invocation:
     """One invocation made by a delivery mechanism.
+
+    The log keeps the event and the result's payload as compressed JSON, so a long run
+    (hundreds of thousands of records) does not hold every record as Python objects:
+    reading ``event`` or ``result`` decodes them, giving a fresh copy each time. An event
+    that is not JSON-serializable is kept as it is.
 
     Attributes:
         source: ``kinesis``, ``dynamodb``, ``sqs`` or ``eventbridge``.
@@ -78,20 +108,145 @@ class Invocation:
         at: Virtual time of the invocation.
     """
 
+    __slots__ = (
+        "_event",
+        "_payload",
+        "_result",
+        "at",
+        "attempt",
+        "function",
+        "is_final_invoke_for_window",
+        "is_window_terminated_early",
+        "items",
+        "lane",
+        "mapping_id",
+        "outcome",
+        "shard_id",
+        "source",
+        "window",
+    )
+
     source: str
     mapping_id: str
     function: str
     items: tuple[str, ...]
-    event: dict[str, Any]
-    result: InvokeResult
     outcome: Outcome
-    attempt: int = 0
-    shard_id: str | None = None
-    lane: int = 0
-    window: tuple[str, str] | None = None
-    is_final_invoke_for_window: bool = False
-    is_window_terminated_early: bool = False
-    at: float = 0.0
+    attempt: int
+    shard_id: str | None
+    lane: int
+    window: tuple[str, str] | None
+    is_final_invoke_for_window: bool
+    is_window_terminated_early: bool
+    at: float
+    _event: Any
+    _result: InvokeResult
+    _payload: Any
+
+    def __init__(
+        self,
+        source: str,
+        mapping_id: str,
+        function: str,
+        items: tuple[str, ...],
+        event: dict[str, Any],
+        result: InvokeResult,
+        outcome: Outcome,
+        attempt: int = 0,
+        shard_id: str | None = None,
+        lane: int = 0,
+        window: tuple[str, str] | None = None,
+        is_final_invoke_for_window: bool = False,
+        is_window_terminated_early: bool = False,
+        at: float = 0.0,
+    ) -> None:
+        put = object.__setattr__
+        put(self, "source", source)
+        put(self, "mapping_id", mapping_id)
+        put(self, "function", function)
+        put(self, "items", items)
+        put(self, "outcome", outcome)
+        put(self, "attempt", attempt)
+        put(self, "shard_id", shard_id)
+        put(self, "lane", lane)
+        put(self, "window", window)
+        put(self, "is_final_invoke_for_window", is_final_invoke_for_window)
+        put(self, "is_window_terminated_early", is_window_terminated_early)
+        put(self, "at", at)
+        put(self, "_event", _pack(event))
+        if result.payload is None:
+            put(self, "_result", result)
+            put(self, "_payload", _NO_PAYLOAD)
+        else:
+            put(self, "_result", dataclasses.replace(result, payload=None))
+            put(self, "_payload", _pack(result.payload))
+
+    @property
+    def event(self) -> dict[str, Any]:
+        """The event as sent (a fresh copy on every read)."""
+        return cast("dict[str, Any]", _unpack(self._event))
+
+    @property
+    def result(self) -> InvokeResult:
+        """The invocation result (its payload a fresh copy on every read)."""
+        if self._payload is _NO_PAYLOAD:
+            return self._result
+        return dataclasses.replace(self._result, payload=_unpack(self._payload))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.source,
+            self.mapping_id,
+            self.function,
+            self.items,
+            self.event,
+            self.result,
+            self.outcome,
+            self.attempt,
+            self.shard_id,
+            self.lane,
+            self.window,
+            self.is_final_invoke_for_window,
+            self.is_window_terminated_early,
+            self.at,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Invocation):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Invocation(source={self.source!r}, mapping_id={self.mapping_id!r}, "
+            f"function={self.function!r}, items={self.items!r}, outcome={self.outcome!r}, "
+            f"attempt={self.attempt!r}, shard_id={self.shard_id!r}, at={self.at!r})"
+        )
+
+
+class _Packed(bytes):
+    """Compressed JSON of a logged value."""
+
+
+def _pack(value: Any) -> Any:
+    try:
+        text = _text_of(value)
+    except (TypeError, ValueError):
+        return value  # not JSON: kept as it is
+    return _Packed(zlib.compress(text.encode(), 1))
+
+
+def _unpack(stored: Any) -> Any:
+    if isinstance(stored, _Packed):
+        return json.loads(zlib.decompress(stored))
+    return stored
 
 
 @dataclass(frozen=True)

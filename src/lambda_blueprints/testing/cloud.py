@@ -169,7 +169,7 @@ class LocalCloud:
         self._mock: Any = None
         self._restore_moto: Callable[[], None] = lambda: None
         # Kinesis records fetched once per shard and shared by every reader of the stream.
-        self._kinesis_reads: dict[tuple[str, str], Any] = {}
+        self._kinesis_reads: dict[str, Any] = {}
         # The mappings' and Firehose's Kinesis reads, served by moto's models directly.
         self._kinesis_reader = MotoKinesisReader(account_id, region)
         self._saved_env: dict[str, str | None] = {}

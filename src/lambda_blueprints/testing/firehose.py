@@ -74,6 +74,7 @@ Where AWS leaves a point open the choice is one named constant or function below
 from __future__ import annotations
 
 import base64
+import bisect
 import gzip
 import itertools
 import json
@@ -689,7 +690,7 @@ class FirehoseDeliveryStream:
         self._zone = destination.zone()
         self._buffer: deque[_Record] = deque()
         self._buffered_bytes = 0
-        self._read: dict[str, int] = {}
+        self._read: dict[str, int] = {}  # the last sequence number read, by shard
         self._record_ids = itertools.count(49_600_000_000_000_000_000_000_000_000_000_000_000)
 
     # -- input -----------------------------------------------------------------------------
@@ -722,7 +723,9 @@ class FirehoseDeliveryStream:
             return
         for shard_id in self.source.shard_ids():
             records = self.source.read(shard_id)
-            start = self._read.get(shard_id, 0)
+            start = bisect.bisect_right(
+                records, self._read.get(shard_id, -1), key=lambda r: r.sequence_number
+            )
             for record in records[start:]:
                 body = record.record["kinesis"]
                 arrival_ms = _ms(record.arrival)
@@ -740,7 +743,12 @@ class FirehoseDeliveryStream:
                         },
                     )
                 )
-            self._read[shard_id] = len(records)
+            if len(records) > start:
+                self._read[shard_id] = records[-1].sequence_number
+                # Every record read is in the buffer now: the source may forget them.
+                release = getattr(self.source, "release", None)
+                if release is not None:
+                    release(shard_id, records[-1].sequence_number)
 
     # -- timing ----------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ class KinesisReads:
     """
 
     reader: Any
-    shared_reads: dict[tuple[str, str], Any]
+    shared_reads: dict[str, Any]
 
 
 @deploys("AWS::Kinesis::Stream")

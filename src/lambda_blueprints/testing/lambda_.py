@@ -37,6 +37,7 @@ from lambda_blueprints.testing.activity import (
     InvocationThrottled,
     Invoker,
     InvokeResult,
+    remember_text,
 )
 from lambda_blueprints.testing.clock import Clock
 from lambda_blueprints.testing.context import LambdaContext
@@ -235,14 +236,20 @@ class Lambda:
             aws_request_id=request_id,
         )
         # Handlers get a copy: Lambda serializes the event, so mutations never leak back.
-        payload_in = json.loads(json.dumps(event))
+        text_in = json.dumps(event)
+        remember_text(event, text_in)
+        payload_in = json.loads(text_in)
         started = time.perf_counter()
         with _environment(self._runtime_environment(function)), function.isolated():
             try:
                 entry = function.load()
                 with guarded(function.import_scope):
                     returned = entry(payload_in, context)
-                payload = json.loads(json.dumps(returned)) if returned is not None else None
+                payload = None
+                if returned is not None:
+                    text_out = json.dumps(returned)
+                    payload = json.loads(text_out)
+                    remember_text(payload, text_out)
             except Exception as error:  # the function's error, reported like Lambda does
                 return InvokeResult(
                     request_id,

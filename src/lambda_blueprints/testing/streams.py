@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import base64
 import bisect
+import functools
 import hashlib
 import itertools
 import json
 import math
+import re
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -125,23 +128,70 @@ def kinesis_stream_record(
     """Build a Kinesis record as Lambda delivers it."""
     region = stream_arn.split(":")[3]
     arrival = round(arrival, 3)
+    encoded = base64.b64encode(data).decode("ascii")
+    sequence = str(sequence_number)
     record = {
         "kinesis": {
             "kinesisSchemaVersion": "1.0",
             "partitionKey": partition_key,
-            "sequenceNumber": str(sequence_number),
-            "data": base64.b64encode(data).decode("ascii"),
+            "sequenceNumber": sequence,
+            "data": encoded,
             "approximateArrivalTimestamp": arrival,
         },
         "eventSource": "aws:kinesis",
         "eventVersion": "1.0",
-        "eventID": f"{shard_id}:{sequence_number}",
+        "eventID": f"{shard_id}:{sequence}",
         "eventName": "aws:kinesis:record",
         "invokeIdentityArn": role_arn,
         "awsRegion": region,
         "eventSourceARN": stream_arn,
     }
-    return StreamRecord(sequence_number, arrival, partition_key, record, _record_size(record))
+    size = (
+        _kinesis_record_frame(shard_id, stream_arn, role_arn, region)
+        + _json_string_length(partition_key)
+        + 2 * len(sequence)
+        + len(encoded)
+        + len(repr(arrival))
+    )
+    return StreamRecord(sequence_number, arrival, partition_key, record, size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _kinesis_record_frame(shard_id: str, stream_arn: str, role_arn: str, region: str) -> int:
+    """The serialized size of a Kinesis record whose varying fields are all empty.
+
+    A record's size is this frame plus the lengths of its partition key (as a JSON string
+    body), its sequence number (twice: in ``sequenceNumber`` and ``eventID``), its base64
+    data and its arrival time, which is how ``json.dumps`` writes them: the same number as
+    serializing each record, without serializing each record.
+    """
+    empty = {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": "",
+            "sequenceNumber": "",
+            "data": "",
+            "approximateArrivalTimestamp": 0,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard_id}:",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": role_arn,
+        "awsRegion": region,
+        "eventSourceARN": stream_arn,
+    }
+    return _record_size(empty) - len("0")
+
+
+_PLAIN_JSON_STRING = re.compile(r"[ !#-\[\]-~]*")
+
+
+def _json_string_length(text: str) -> int:
+    """The length of ``json.dumps(text)`` without its quotes."""
+    if _PLAIN_JSON_STRING.fullmatch(text):
+        return len(text)  # printable ASCII without quote or backslash: written as it is
+    return len(json.dumps(text)) - 2
 
 
 def dynamodb_ordering_key(keys: Mapping[str, Any]) -> str:
@@ -284,21 +334,63 @@ class MemoryStream:
 
 
 class _ShardCursor:
-    """Records read so far from one shard of a service stream, and where to continue."""
+    """Records read from one shard of a service stream and not yet released.
+
+    ``released`` counts the records read and then released (dropped from the front of
+    ``records``); ``iterator`` is where reading continues.
+    """
 
     def __init__(self) -> None:
         self.records: list[StreamRecord] = []
+        self.released = 0
         self.iterator: str | None = None
         self.started = False
+
+    @property
+    def read_count(self) -> int:
+        """How many records of the shard this cursor has read, released ones included."""
+        return self.released + len(self.records)
 
 
 class _SharedShard:
-    """Raw records fetched from one shard, with the clock time each was first read."""
+    """Raw records fetched from one shard, with the clock time each was first read.
+
+    ``dropped`` counts the records dropped from the front of ``raw`` because every reader
+    had converted them.
+    """
 
     def __init__(self) -> None:
         self.raw: list[tuple[dict[str, Any], float | None]] = []
+        self.dropped = 0
         self.iterator: str | None = None
         self.started = False
+
+
+class SharedStream:
+    """What the readers of one stream share: the raw records fetched from each shard.
+
+    Readers register when they are made; a raw record is dropped once every registered
+    reader has converted it, so a long run holds each record once. A reader made after
+    records were dropped reads the service on its own, from the oldest record. Readers
+    that are gone (their mapping deleted) no longer hold records back.
+    """
+
+    def __init__(self) -> None:
+        self.shards: dict[str, _SharedShard] = {}
+        self.readers: weakref.WeakSet[_ServiceStreamSource] = weakref.WeakSet()
+
+    @property
+    def dropped_any(self) -> bool:
+        """Whether some shard has dropped records."""
+        return any(pages.dropped for pages in self.shards.values())
+
+    def drop_converted(self, shard_id: str) -> None:
+        """Drop the shard's raw records that every reader has converted."""
+        pages = self.shards[shard_id]
+        done = min(reader.read_count(shard_id) for reader in self.readers) - pages.dropped
+        if done > 0:
+            del pages.raw[:done]
+            pages.dropped += done
 
 
 class _ServiceStreamSource:
@@ -324,14 +416,15 @@ class _ServiceStreamSource:
     def read(self, shard_id: str) -> Sequence[StreamRecord]:
         """All records of the shard, fetching what arrived since the last read."""
         cursor = self._cursors.setdefault(shard_id, _ShardCursor())
-        shared = self._shared_reads
+        shared = self._shared
         if shared is not None:
             # Readers of one stream share what was fetched: the service is read (and its
             # responses parsed) once per record, and every reader sees the same arrival.
-            pages = shared.setdefault((self.arn, shard_id), _SharedShard())
+            pages = shared.shards.setdefault(shard_id, _SharedShard())
             self._fetch_shared(pages, shard_id)
-            for raw, arrival in pages.raw[len(cursor.records) :]:
+            for raw, arrival in pages.raw[cursor.read_count - pages.dropped :]:
                 cursor.records.append(self._convert_at(raw, shard_id, arrival))
+            shared.drop_converted(shard_id)
             return cursor.records
         if not cursor.started:
             cursor.iterator = self._trim_horizon(shard_id)
@@ -345,8 +438,27 @@ class _ServiceStreamSource:
                 break
         return cursor.records
 
+    def release(self, shard_id: str, sequence_number: int) -> None:
+        """Forget the records up to ``sequence_number``: this reader is done with them.
+
+        Later reads return only the records after it, so a long run does not keep every
+        record it delivered.
+        """
+        cursor = self._cursors.get(shard_id)
+        if cursor is None:
+            return
+        done = bisect.bisect_right(cursor.records, sequence_number, key=lambda r: r.sequence_number)
+        if done:
+            del cursor.records[:done]
+            cursor.released += done
+
+    def read_count(self, shard_id: str) -> int:
+        """How many records of the shard this reader has read (released ones included)."""
+        cursor = self._cursors.get(shard_id)
+        return 0 if cursor is None else cursor.read_count
+
     _client: Any
-    _shared_reads: dict[tuple[str, str], _SharedShard] | None = None
+    _shared: SharedStream | None = None
 
     def _fetch_shared(self, pages: _SharedShard, shard_id: str) -> None:
         if not pages.started:
@@ -411,7 +523,11 @@ class DynamoDBStreamSource(_ServiceStreamSource):
 
 
 class KinesisStreamSource(_ServiceStreamSource):
-    """A Kinesis data stream read through the Kinesis API (moto or real)."""
+    """A Kinesis data stream read through the Kinesis API (moto or real).
+
+    Readers given the same ``shared_reads`` dict fetch each record from the service once
+    and share it (see :class:`SharedStream`).
+    """
 
     kind: StreamKind = "kinesis"
     _page_limit = 10000
@@ -424,12 +540,17 @@ class KinesisStreamSource(_ServiceStreamSource):
         retention_seconds: float = 24 * 3600,
         role_arn: str = "arn:aws:iam::123456789012:role/lambda-role",
         clock: Clock | None = None,
-        shared_reads: dict[tuple[str, str], _SharedShard] | None = None,
+        shared_reads: dict[str, SharedStream] | None = None,
     ) -> None:
         super().__init__(stream_arn, retention_seconds=retention_seconds, clock=clock)
         self._client = client
         self._role_arn = role_arn
-        self._shared_reads = shared_reads
+        if shared_reads is not None:
+            shared = shared_reads.setdefault(stream_arn, SharedStream())
+            # A reader that comes after records were dropped reads on its own.
+            if not shared.dropped_any:
+                shared.readers.add(self)
+                self._shared = shared
         self._name = stream_arn.rsplit("/", 1)[-1]
 
     def shard_ids(self) -> list[str]:
@@ -667,12 +788,19 @@ class StreamEventSourceMapping:
         moved = False
         for shard_id in self.source.shard_ids():
             records = self.source.read(shard_id)
+            done = None
             for lane_id in range(self.parallelization):
                 # A shard that appears after the mapping was enabled (resharding) is read
                 # from its start: the LATEST tip was taken when the mapping was enabled.
                 lane = self._lanes.setdefault((shard_id, lane_id), _Lane())
                 if lane.stalled is None:
                     moved |= self._step(shard_id, lane_id, lane, records)
+                done = lane.position if done is None else min(done, lane.position)
+            release = getattr(self.source, "release", None)
+            if release is not None and done is not None and done >= 0:
+                # Every lane has committed up to ``done``: those records are never read
+                # again (retries and windows hold records after the position).
+                release(shard_id, done)
         return moved
 
     def _lane_of(self, record: StreamRecord) -> int:
