@@ -28,7 +28,7 @@ from aws_cdk import App  # noqa: E402
 from examples import AlleycatStack  # noqa: E402
 from lambda_blueprints.runtime.alleycat import simulator  # noqa: E402
 from lambda_blueprints.testing import LocalCloud  # noqa: E402
-from lambda_blueprints.testing.alleycat import (  # noqa: E402
+from lambda_blueprints.testing.reference.alleycat import (  # noqa: E402
     expected_personal_bests,
     expected_rankings,
 )

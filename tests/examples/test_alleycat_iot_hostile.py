@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from examples import AlleycatStack
 from lambda_blueprints.runtime.alleycat import simulator
 from lambda_blueprints.testing import LocalCloud
-from lambda_blueprints.testing.alleycat import expected_personal_bests
 from lambda_blueprints.testing.cloud import DeployedStack
 from lambda_blueprints.testing.iot import MessageTooLargeError
+from lambda_blueprints.testing.reference.alleycat import expected_personal_bests
 from tests.conftest import CDK_CONTEXT
 from tests.examples.test_alleycat_local import (
     CACHED_CLIENTS,

@@ -21,13 +21,13 @@ from lambda_blueprints.runtime.alleycat.leaderboard_api import handler as api
 from lambda_blueprints.runtime.alleycat.publisher import handler as publisher
 from lambda_blueprints.runtime.alleycat.standings import handler as standings
 from lambda_blueprints.testing import LocalCloud
-from lambda_blueprints.testing.alleycat import (
+from lambda_blueprints.testing.cloud import DeployedStack
+from lambda_blueprints.testing.filtering import is_json_document
+from lambda_blueprints.testing.reference.alleycat import (
     expected_personal_bests,
     expected_rankings,
     within_trust_rules,
 )
-from lambda_blueprints.testing.cloud import DeployedStack
-from lambda_blueprints.testing.filtering import is_json_document
 from tests.conftest import CDK_CONTEXT
 
 RACE_ID = 1_767_225_600

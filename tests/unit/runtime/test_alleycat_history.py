@@ -29,7 +29,7 @@ from lambda_blueprints.testing import (
     firehose_transformation_event,
     validate_firehose_response,
 )
-from lambda_blueprints.testing.alleycat import expected_personal_bests, second_output
+from lambda_blueprints.testing.reference.alleycat import expected_personal_bests, second_output
 
 ARCHIVE = "race-archive"
 HISTORY = "race-history"
@@ -123,7 +123,7 @@ def parked(url: str) -> list[dict[str, Any]]:
 
 
 def output(cadence: Any, resistance: Any) -> str:
-    # The reference formula, written apart from the pipeline's (testing.alleycat).
+    # The reference formula, written apart from the pipeline's (testing.reference.alleycat).
     return str(second_output(cadence, resistance))
 
 

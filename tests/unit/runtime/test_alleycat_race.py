@@ -11,7 +11,7 @@ import pytest
 
 from lambda_blueprints.runtime.alleycat import race, simulator
 from lambda_blueprints.runtime.shared.failures import PoisonRecordError
-from lambda_blueprints.testing.alleycat import plausible_total_limit, within_trust_rules
+from lambda_blueprints.testing.reference.alleycat import plausible_total_limit, within_trust_rules
 
 
 def message(**fields: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from lambda_blueprints.testing.alleycat import (
+from lambda_blueprints.testing.reference.alleycat import (
     expected_personal_bests,
     expected_rankings,
     plausible_total_limit,
