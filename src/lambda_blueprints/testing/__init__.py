@@ -58,6 +58,11 @@ from lambda_blueprints.testing.events import (
 )
 from lambda_blueprints.testing.filtering import FilterError, compile_filters, matches
 from lambda_blueprints.testing.iot import IotRuleRun, MessageTooLargeError, topic_matches
+from lambda_blueprints.testing.mapping_templates import (
+    MappingTemplateError,
+    RenderedTemplate,
+    render_template,
+)
 from lambda_blueprints.testing.streams import MemoryStream, StreamEventSourceMapping
 
 __all__ = [
@@ -74,8 +79,10 @@ __all__ = [
     "IotRuleRun",
     "LambdaContext",
     "LocalCloud",
+    "MappingTemplateError",
     "MemoryStream",
     "MessageTooLargeError",
+    "RenderedTemplate",
     "StreamEventSourceMapping",
     "api_gateway_http_event",
     "api_gateway_rest_event",
@@ -91,6 +98,7 @@ __all__ = [
     "kinesis_record",
     "matches",
     "read_stream_records",
+    "render_template",
     "s3_event",
     "s3_event_for",
     "s3_object_lambda_event",

@@ -1,4 +1,4 @@
-"""API Gateway REST APIs: route HTTP requests to Lambda proxy and mock integrations.
+"""API Gateway REST APIs: route HTTP requests to Lambda (proxy or mapped) and mock integrations.
 
 :class:`ApiGateway` keeps the REST APIs a template deploys (``AWS::ApiGateway::RestApi``
 with its ``Resource``, ``Method``, ``Deployment``, ``Stage``, ``RequestValidator``,
@@ -22,10 +22,19 @@ and ``ApiKey`` are recorded only) and answers requests made with :meth:`ApiGatew
   ``isBase64Encoded``). A function error, a throttle or a malformed result is ``502
   {"message": "Internal server error"}``; a function slower than the integration's
   ``TimeoutInMillis`` is ``504``. Each invocation is logged with source ``apigateway``.
-* A ``MOCK`` integration answers from its integration responses: the status code from
-  the request template's ``statusCode`` (200 without one) selects the response by
-  ``SelectionPattern``; the status and the ``application/json`` template (verbatim) are
-  the response, with the static (quoted) header values of its ``ResponseParameters``.
+* ``MOCK`` and non-proxy Lambda (``AWS``) integrations go through their mapping
+  templates (:mod:`~lambda_blueprints.testing.mapping_templates`, rendered by a Velocity
+  engine). The request template is chosen by the request's ``Content-Type``
+  (``application/json`` without one); with none for it, ``PassthroughBehavior`` passes the
+  body through (``WHEN_NO_MATCH``, or ``WHEN_NO_TEMPLATES`` when the method has none) or
+  answers ``415`` (``NEVER``). A mock's rendered ``statusCode`` (200 without one) is
+  matched against the ``SelectionPattern`` of its integration responses; a Lambda
+  function is invoked with the rendered payload (a payload that is not JSON is a
+  ``500``), and a function error's ``errorMessage`` is matched against them, a success
+  taking the default response. The chosen response's template (by ``Accept``, else
+  ``application/json``, else its first) renders the body, its ``ResponseParameters`` set
+  static and ``integration.response.body`` headers, and ``$context.responseOverride``
+  may change the status and headers. No matching response and no default is a ``500``.
 * Request and response bodies follow the API's ``BinaryMediaTypes``: a request whose
   ``Content-Type`` matches one reaches the function base64-encoded; a base64 result is
   decoded when the request's ``Accept`` matches one, and passed on as text otherwise.
@@ -37,9 +46,10 @@ and ``ApiKey`` are recorded only) and answers requests made with :meth:`ApiGatew
 
 Left out: authorization of any kind (``AWS_IAM``, Cognito and Lambda authorizers, API
 keys and usage plans are never enforced: every request is let through), request body
-validation against models, ``AWS``, ``HTTP`` and ``HTTP_PROXY`` integrations and
-non-proxy Lambda integrations (a request reaching one raises ``NotImplementedError``),
-VTL mapping templates (returned verbatim), OpenAPI ``Body`` imports, CORS preflight
+validation against models, ``HTTP`` and ``HTTP_PROXY`` integrations and ``AWS``
+integrations with other services (a request reaching one raises
+``NotImplementedError``), ``ContentHandling`` conversions, request parameter mappings of
+non-proxy integrations, OpenAPI ``Body`` imports, CORS preflight
 handling beyond the methods the template defines, throttling, caching, custom domain
 names, and stages serving older deployments (every stage serves the deployed tree).
 Path parameters are passed as they appear in the request path.
@@ -64,6 +74,11 @@ from lambda_blueprints.testing import _json
 from lambda_blueprints.testing._cloudformation import Deployment, Resource, deploys
 from lambda_blueprints.testing.activity import Invocation, InvocationThrottled
 from lambda_blueprints.testing.events import api_gateway_rest_event
+from lambda_blueprints.testing.mapping_templates import (
+    MappingTemplateError,
+    render_template,
+    select,
+)
 
 if TYPE_CHECKING:
     from lambda_blueprints.testing._core import ServiceContext
@@ -376,15 +391,27 @@ class ApiGateway:
                 )
             self._validate(rest_api, api_method, parameters, request_headers)
             integration_type = str(api_method.integration.get("Type", ""))
-            if integration_type == "MOCK":
-                return self._mock(api_method, request_id)
-            if integration_type != "AWS_PROXY" or not _LAMBDA_URI.match(
-                str(api_method.integration.get("Uri", ""))
+            lambda_uri = _LAMBDA_URI.match(str(api_method.integration.get("Uri", "")))
+            if integration_type in ("MOCK", "AWS") and (
+                integration_type == "MOCK" or lambda_uri is not None
             ):
+                request = _MappedRequest(
+                    method=method.upper(),
+                    path=path,
+                    path_parameters=path_parameters,
+                    query=parameters,
+                    headers=request_headers,
+                    body=body,
+                    stage=stage_name,
+                    stage_variables=stage_record.get("variables") or {},
+                    request_id=request_id,
+                )
+                return self._mapped(rest_api, resource, api_method, request)
+            if integration_type != "AWS_PROXY" or lambda_uri is None:
                 raise NotImplementedError(
                     f"{method.upper()} {rest_api.path_of(resource)} of {rest_api.name}: "
                     f"{integration_type or 'no'} integrations are not emulated (only Lambda "
-                    "AWS_PROXY and MOCK)"
+                    "AWS_PROXY and AWS, and MOCK)"
                 )
             return self._proxy(
                 rest_api,
@@ -455,34 +482,135 @@ class ApiGateway:
                 "BadRequestException",
             )
 
-    def _mock(self, method: ApiMethod, request_id: str) -> HttpResponse:
-        integration = method.integration
-        status = 200
-        template = (integration.get("RequestTemplates") or {}).get("application/json")
-        if template:
+    def _mapped(
+        self, api: RestApi, resource: ApiResource, api_method: ApiMethod, request: _MappedRequest
+    ) -> HttpResponse:
+        """A MOCK or non-proxy Lambda (``AWS``) integration: mapping templates both ways."""
+        integration = api_method.integration
+        text = _body_text(request.body)
+        template_context = self._template_context(api, resource, request)
+        single_query = {name: values[-1] for name, values in request.query if values}
+        variables = {
+            "path_parameters": request.path_parameters,
+            "query": single_query,
+            "headers": request.headers,
+            "stage_variables": request.stage_variables,
+        }
+        template = _request_template(integration, request.headers)
+        if template is not None:
             try:
-                requested = _json.loads(template)
-            except ValueError:
-                requested = None
-            if isinstance(requested, dict) and isinstance(requested.get("statusCode"), int):
-                status = requested["statusCode"]
-        chosen: Mapping[str, Any] | None = None
-        for response in integration.get("IntegrationResponses", []):
-            pattern = response.get("SelectionPattern")
-            if pattern and re.fullmatch(str(pattern), str(status)):
-                chosen = response
-                break
-            if not pattern and chosen is None:
-                chosen = response
+                payload = render_template(
+                    template, body=text, context=template_context, **variables
+                ).text
+            except MappingTemplateError as error:
+                raise _Reply(
+                    "DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException"
+                ) from error
+        else:
+            payload = text
+        if str(integration.get("Type")) == "MOCK":
+            status, result_body, error_message = _mock_status(payload), "", None
+        else:
+            status, result_body, error_message = self._invoke_mapped(
+                api, api_method, payload, request.request_id
+            )
+        chosen = _integration_response(integration, status, error_message)
         if chosen is None:
-            # No default integration response: a configuration error, answered with 500.
+            # No integration response for the outcome: a configuration error (500).
             raise _Reply(
                 "DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException"
             )
-        body = str((chosen.get("ResponseTemplates") or {}).get("application/json", ""))
-        headers = {"Content-Type": "application/json", "x-amzn-RequestId": request_id}
-        headers.update(_static_headers(chosen.get("ResponseParameters") or {}))
-        return _response(int(chosen["StatusCode"]), headers, {}, body.encode())
+        content_type, response_template = _response_template(chosen, request.headers)
+        status_code = int(chosen["StatusCode"])
+        headers = {"Content-Type": content_type, "x-amzn-RequestId": request.request_id}
+        headers.update(_mapped_headers(chosen.get("ResponseParameters") or {}, result_body))
+        if response_template is None:
+            out = result_body
+        else:
+            try:
+                rendered = render_template(
+                    response_template, body=result_body, context=template_context, **variables
+                )
+            except MappingTemplateError as error:
+                raise _Reply(
+                    "DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException"
+                ) from error
+            out = rendered.text
+            status_code = rendered.status or status_code
+            headers.update(rendered.headers)
+        return _response(status_code, headers, {}, out.encode())
+
+    def _invoke_mapped(
+        self, api: RestApi, api_method: ApiMethod, payload: str, request_id: str
+    ) -> tuple[int, str, str | None]:
+        """Invoke a non-proxy Lambda integration: (200, response body, error message or None)."""
+        uri = _LAMBDA_URI.match(str(api_method.integration["Uri"]))
+        assert uri is not None  # noqa: S101 - checked by the caller
+        try:
+            event = json.loads(payload) if payload.strip() else {}
+        except ValueError as error:
+            # Lambda refuses a payload that is not JSON; API Gateway answers 500.
+            raise _Reply(
+                "DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException"
+            ) from error
+        try:
+            function = self._context.function(uri.group(1))
+        except KeyError as error:
+            raise _Reply(
+                "DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException"
+            ) from error
+        try:
+            result: InvokeResult = self._context.invoke(function.name, event)
+        except InvocationThrottled as error:
+            raise _Reply(
+                "DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException"
+            ) from error
+        self._context.log.add(
+            Invocation(
+                source="apigateway",
+                mapping_id=api.id,
+                function=function.name,
+                items=(request_id,),
+                event=event,
+                result=result,
+                outcome="success" if result.ok else "failure",
+                at=self._context.clock.now(),
+            )
+        )
+        timeout = int(api_method.integration.get("TimeoutInMillis") or 0)
+        if result.duration_ms > (timeout or DEFAULT_INTEGRATION_TIMEOUT_MS):
+            raise _Reply("DEFAULT_5XX", 504, "Endpoint request timed out", "TimeoutException")
+        if result.ok:
+            return 200, json.dumps(result.payload), None
+        message = result.error_message or ""
+        error_body: dict[str, Any] = {
+            "errorMessage": message,
+            "errorType": result.error_type,
+            "stackTrace": [],
+        }
+        return 200, json.dumps(error_body), message
+
+    def _template_context(
+        self, api: RestApi, resource: ApiResource, request: _MappedRequest
+    ) -> dict[str, Any]:
+        """``$context`` of a mapping template: the request context a proxy event carries."""
+        event = api_gateway_rest_event(
+            request.method,
+            request.path,
+            resource=api.path_of(resource),
+            path_parameters=request.path_parameters,
+            query=dict(request.query),
+            headers=request.headers,
+            stage=request.stage,
+            api_id=api.id,
+            account=self._context.account_id,
+            region=self._context.region,
+            request_id=request.request_id,
+            request_time=self._context.clock.now(),
+        )
+        context: dict[str, Any] = dict(event["requestContext"])
+        context["resourceId"] = resource.id
+        return context
 
     def _proxy(
         self,
@@ -625,6 +753,136 @@ class ApiGateway:
             .replace("$context.requestId", request_id)
         )
         return _response(status, headers, {}, text.encode())
+
+
+@dataclass(frozen=True)
+class _MappedRequest:
+    """A request on its way through a MOCK or non-proxy integration."""
+
+    method: str
+    path: str
+    path_parameters: Mapping[str, str]
+    query: Sequence[tuple[str, list[str]]]
+    headers: Mapping[str, str]
+    body: str | bytes | None
+    stage: str
+    stage_variables: Mapping[str, str]
+    request_id: str
+
+
+def _body_text(body: str | bytes | None) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, bytes):
+        return body.decode("utf-8", errors="replace")
+    return body
+
+
+def _media_type(value: str | None) -> str:
+    """The media type of a ``Content-Type`` or ``Accept`` value, ``application/json`` if none."""
+    if not value:
+        return "application/json"
+    return value.split(",", 1)[0].split(";", 1)[0].strip().lower() or "application/json"
+
+
+def _request_template(integration: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+    """The request template for the request's content type; None to pass the body through.
+
+    Raises:
+        _Reply: 415 when the passthrough behaviour refuses an unmapped content type.
+    """
+    templates = {
+        str(k).lower(): str(v) for k, v in (integration.get("RequestTemplates") or {}).items()
+    }
+    wanted = _media_type(_header(headers, "Content-Type"))
+    if wanted in templates:
+        return templates[wanted]
+    behaviour = str(integration.get("PassthroughBehavior") or "WHEN_NO_MATCH").upper()
+    if behaviour == "WHEN_NO_MATCH" or (behaviour == "WHEN_NO_TEMPLATES" and not templates):
+        return None
+    raise _Reply(
+        "UNSUPPORTED_MEDIA_TYPE", 415, "Unsupported Media Type", "UnsupportedMediaTypeException"
+    )
+
+
+def _mock_status(payload: str) -> int:
+    """The status a mock integration's request template asks for (200 without one)."""
+    try:
+        requested = _json.loads(payload) if payload.strip() else None
+    except ValueError:
+        requested = None
+    status = requested.get("statusCode") if isinstance(requested, dict) else None
+    if isinstance(status, int) and not isinstance(status, bool):
+        return status
+    return 200
+
+
+def _integration_response(
+    integration: Mapping[str, Any], status: int, error_message: str | None
+) -> Mapping[str, Any] | None:
+    """The integration response for an outcome: by ``SelectionPattern``, else the default.
+
+    A Lambda integration's patterns match the error message of a function error (a
+    function that returned gets the default response); a mock's match the status code.
+    """
+    if str(integration.get("Type")) == "MOCK":
+        subject: str | None = str(status)
+    else:
+        subject = error_message
+    default: Mapping[str, Any] | None = None
+    responses: Sequence[Mapping[str, Any]] = integration.get("IntegrationResponses") or []
+    for response in responses:
+        pattern = response.get("SelectionPattern")
+        if not pattern:
+            default = default or response
+        elif subject is not None and re.fullmatch(str(pattern), subject, re.DOTALL):
+            return response
+    return default
+
+
+def _response_template(
+    response: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[str, str | None]:
+    """The content type and template of a response: by ``Accept``, else JSON, else the first."""
+    templates = {str(k): v for k, v in (response.get("ResponseTemplates") or {}).items()}
+    if not templates:
+        return "application/json", None
+    wanted = _media_type(_header(headers, "Accept"))
+    chosen = next(iter(templates))
+    for key in (wanted, "application/json"):
+        found = [content_type for content_type in templates if content_type.lower() == key]
+        if found:
+            chosen = found[0]
+            break
+    template = templates[chosen]
+    return chosen, None if template is None else str(template)
+
+
+def _mapped_headers(parameters: Mapping[str, Any], body: str) -> dict[str, str]:
+    """Response headers from static values and ``integration.response.body`` selections."""
+    found = _static_headers(parameters)
+    document: Any = None
+    for key, value in parameters.items():
+        source = str(value)
+        if not key.startswith("method.response.header.") or not source.startswith(
+            "integration.response.body"
+        ):
+            continue
+        if document is None:
+            try:
+                document = json.loads(body) if body.strip() else {}
+            except ValueError:
+                document = {}
+        expression = "$" + source[len("integration.response.body") :]
+        try:
+            selected = select(document, expression)
+        except ValueError:
+            continue
+        if selected is not None:
+            found[key[len("method.response.header.") :]] = (
+                selected if isinstance(selected, str) else json.dumps(selected)
+            )
+    return found
 
 
 def _match(

@@ -18,7 +18,6 @@ import re
 import sys
 import tempfile
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -256,9 +255,8 @@ class Lambda:
                     None,
                     "Unhandled",
                     getattr(error, "error_type", type(error).__name__),
-                    str(error)
-                    if isinstance(error, LambdaImportError)
-                    else "".join(traceback.format_exception_only(error)).strip(),
+                    # Lambda's Python runtime reports str(exception) as errorMessage.
+                    str(error),
                     (time.perf_counter() - started) * 1000,
                 )
         duration = (time.perf_counter() - started) * 1000
