@@ -14,12 +14,16 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "AlarmTopic": "lambda_blueprints.constructs.alarm_topic",
     "AlleycatRacing": "lambda_blueprints.patterns.alleycat",
+    "ApiAuthorization": "lambda_blueprints.constructs.service_api",
     "BlueprintFunction": "lambda_blueprints.constructs.function",
     "ConsumerOptions": "lambda_blueprints.constructs.kinesis_fan_out",
     "FirehoseArchive": "lambda_blueprints.constructs.firehose_archive",
     "IotTopicToKinesis": "lambda_blueprints.constructs.iot_topic_to_kinesis",
     "KinesisFanOut": "lambda_blueprints.constructs.kinesis_fan_out",
     "LeaderboardApi": "lambda_blueprints.patterns.alleycat",
+    "MappedIntegration": "lambda_blueprints.constructs.service_api",
+    "MappedResponse": "lambda_blueprints.constructs.service_api",
+    "ServiceApi": "lambda_blueprints.constructs.service_api",
     "StreamCapacity": "lambda_blueprints.constructs.kinesis_fan_out",
     "StreamTrigger": "lambda_blueprints.constructs.stream_trigger",
     "TableAuditTrail": "lambda_blueprints.patterns.table_audit_trail",
@@ -29,12 +33,16 @@ _EXPORTS = {
 __all__ = [
     "AlarmTopic",
     "AlleycatRacing",
+    "ApiAuthorization",
     "BlueprintFunction",
     "ConsumerOptions",
     "FirehoseArchive",
     "IotTopicToKinesis",
     "KinesisFanOut",
     "LeaderboardApi",
+    "MappedIntegration",
+    "MappedResponse",
+    "ServiceApi",
     "StreamCapacity",
     "StreamTrigger",
     "TableAuditTrail",
@@ -51,6 +59,12 @@ if TYPE_CHECKING:
         ConsumerOptions,
         KinesisFanOut,
         StreamCapacity,
+    )
+    from lambda_blueprints.constructs.service_api import (
+        ApiAuthorization,
+        MappedIntegration,
+        MappedResponse,
+        ServiceApi,
     )
     from lambda_blueprints.constructs.stream_trigger import StreamTrigger
     from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator

@@ -345,6 +345,8 @@ def test_every_emulated_type_is_registered_by_exactly_one_service_module() -> No
         "AWS::Lambda::Function": "lambda_",
         "AWS::Lambda::LayerVersion": "lambda_",
         "AWS::Lambda::EventInvokeConfig": "lambda_",
+        "AWS::Lambda::Version": "lambda_",
+        "AWS::Lambda::Alias": "lambda_",
         "AWS::Lambda::EventSourceMapping": "event_source_mappings",
         "AWS::Events::Rule": "eventbridge",
         "AWS::KinesisFirehose::DeliveryStream": "firehose",
@@ -364,6 +366,7 @@ def test_every_emulated_type_is_registered_by_exactly_one_service_module() -> No
                 "UsagePlan",
                 "UsagePlanKey",
                 "ApiKey",
+                "Authorizer",
             )
         },
     }

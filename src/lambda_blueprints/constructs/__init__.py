@@ -9,16 +9,26 @@ from lambda_blueprints.constructs.kinesis_fan_out import (
     KinesisFanOut,
     StreamCapacity,
 )
+from lambda_blueprints.constructs.service_api import (
+    ApiAuthorization,
+    MappedIntegration,
+    MappedResponse,
+    ServiceApi,
+)
 from lambda_blueprints.constructs.stream_trigger import StreamTrigger
 from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
 
 __all__ = [
     "AlarmTopic",
+    "ApiAuthorization",
     "BlueprintFunction",
     "ConsumerOptions",
     "FirehoseArchive",
     "IotTopicToKinesis",
     "KinesisFanOut",
+    "MappedIntegration",
+    "MappedResponse",
+    "ServiceApi",
     "StreamCapacity",
     "StreamTrigger",
     "TumblingWindowAggregator",

@@ -2,9 +2,9 @@
 
 :class:`ApiGateway` keeps the REST APIs a template deploys (``AWS::ApiGateway::RestApi``
 with its ``Resource``, ``Method``, ``Deployment``, ``Stage``, ``RequestValidator``,
-``Model`` and ``GatewayResponse`` resources; ``Account``, ``UsagePlan``, ``UsagePlanKey``
-and ``ApiKey`` are recorded only) and answers requests made with :meth:`ApiGateway.request`
-(``LocalCloud.http``) as the stage's invoke URL would:
+``Model`` and ``GatewayResponse`` resources; ``Account``, ``UsagePlan``, ``UsagePlanKey``,
+``ApiKey`` and ``Authorizer`` are recorded only) and answers requests made with
+:meth:`ApiGateway.request` (``LocalCloud.http``) as the stage's invoke URL would:
 
 * The path (after the stage) is routed over the resource tree: a literal part beats a
   ``{param}``, which beats a greedy ``{proxy+}``; the most specific resource that matches
@@ -99,6 +99,7 @@ APIGATEWAY_TYPES = frozenset(
         "AWS::ApiGateway::UsagePlan",
         "AWS::ApiGateway::UsagePlanKey",
         "AWS::ApiGateway::ApiKey",
+        "AWS::ApiGateway::Authorizer",
     }
 )
 #: The integration timeout when a method sets none (29 seconds).
@@ -272,12 +273,14 @@ class ApiGateway:
             api = self._api(props["RestApiId"])
             api.gateway_responses[str(props["ResponseType"])] = dict(props)
             return _new_id(6), {}
-        # Account, UsagePlan, UsagePlanKey, ApiKey: recorded, never enforced.
+        # Account, UsagePlan, UsagePlanKey, ApiKey, Authorizer: recorded, never enforced.
         record_id = _new_id(10)
         self.records[record_id] = (kind, dict(props))
         attributes = {"Id": record_id}
         if short == "ApiKey":
             attributes["APIKeyId"] = record_id
+        if short == "Authorizer":
+            attributes["AuthorizerId"] = record_id
         return record_id, attributes
 
     def _rest_api(self, logical_id: str, props: Mapping[str, Any]) -> tuple[str, dict[str, str]]:

@@ -180,6 +180,8 @@ class Lambda:
         self.functions = functions
         #: Layers deployed here, by version ARN: the folder holding their content.
         self.layers: dict[str, Path] = {}
+        #: The versions published of each function (their count; all run the same code).
+        self.versions: dict[str, int] = {}
         self._stacks = stacks
         self.strict_imports = strict_imports
 
@@ -638,6 +640,32 @@ def _layer_version(
         )
     stack.service(Lambda).layers[arn] = content
     return Resource(logical_id, "AWS::Lambda::LayerVersion", "", arn, {"LayerVersionArn": arn})
+
+
+@deploys("AWS::Lambda::Version")
+def _version(stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]) -> Resource:
+    # Every version runs the function's one deployed code: versions are numbered, not kept.
+    function = stack.context.function(str(props["FunctionName"]))
+    lambda_ = stack.service(Lambda)
+    number = lambda_.versions.get(function.name, 0) + 1
+    lambda_.versions[function.name] = number
+    arn = f"{function.arn}:{number}"
+    return Resource(
+        logical_id,
+        "AWS::Lambda::Version",
+        "",
+        arn,
+        {"Version": str(number), "FunctionArn": function.arn},
+    )
+
+
+@deploys("AWS::Lambda::Alias")
+def _alias(stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]) -> Resource:
+    # An alias invokes the function's deployed code, whichever version it names.
+    function = stack.context.function(str(props["FunctionName"]))
+    name = str(props["Name"])
+    arn = f"{function.arn}:{name}"
+    return Resource(logical_id, "AWS::Lambda::Alias", "", arn, {"AliasArn": arn})
 
 
 @deploys("AWS::Lambda::EventInvokeConfig")
