@@ -355,12 +355,8 @@ class ServiceApi(Construct):
         self.request_validator = self.rest_api.add_request_validator(
             "RequestValidator", validate_request_parameters=True, validate_request_body=True
         )
-        self._authorizer: apigateway.IAuthorizer | None = None
-        if self._authorization.kind == "cognito":
-            self._authorizer = apigateway.CognitoUserPoolsAuthorizer(
-                self, "Authorizer", cognito_user_pools=list(self._authorization.user_pools)
-            )
-        self._acknowledge_authorization()
+        self._authorizers: dict[tuple[str, ...], apigateway.IAuthorizer] = {}
+        self._acknowledge_authorization(self.rest_api, self._authorization)
         if web_acl_arn is not None:
             wafv2.CfnWebACLAssociation(
                 self,
@@ -410,6 +406,7 @@ class ServiceApi(Construct):
         integration: MappedIntegration | None = None,
         request_parameters: Mapping[str, bool] | None = None,
         request_schema: Mapping[str, Any] | None = None,
+        authorization: ApiAuthorization | None = None,
         service_name: str | None = None,
         environment: Mapping[str, str] | None = None,
         memory_size: int | None = None,
@@ -443,6 +440,8 @@ class ServiceApi(Construct):
                 refuses a request without a required one (400).
             request_schema: A JSON Schema (draft 4) the request body must match; API
                 Gateway refuses a request that does not (400).
+            authorization: This route's authorization, when it differs from the API's
+                (a webhook that signs its requests in its own way, say).
             service_name: ``POWERTOOLS_SERVICE_NAME``. Defaults to the route id.
             environment: Environment variables of the function.
             memory_size: Memory in MiB, 128-10240.
@@ -464,6 +463,7 @@ class ServiceApi(Construct):
         check_types(
             ("integration", integration, MappedIntegration),
             ("timeout", timeout, Duration),
+            ("authorization", authorization, ApiAuthorization),
         )
         check_function_options(memory_size=memory_size, timeout=timeout, log_level=log_level)
         if timeout is not None and not Token.is_unresolved(timeout.to_seconds()):
@@ -516,6 +516,7 @@ class ServiceApi(Construct):
             route_id=route_id,
             request_parameters=request_parameters,
             request_schema=request_schema,
+            route_authorization=authorization,
             method_responses=(
                 [
                     apigateway.MethodResponse(
@@ -543,6 +544,7 @@ class ServiceApi(Construct):
         status_code: int = 200,
         content_type: str = "application/json",
         route_id: str | None = None,
+        authorization: ApiAuthorization | None = None,
     ) -> apigateway.Method:
         """Answer ``method path`` from API Gateway itself, for a route under development.
 
@@ -554,6 +556,7 @@ class ServiceApi(Construct):
             status_code: The response status, 200-599. Defaults to 200.
             content_type: The response's content type. Defaults to ``application/json``.
             route_id: An id for the route, used in error messages.
+            authorization: This route's authorization, when it differs from the API's.
 
         Returns:
             The method.
@@ -579,6 +582,7 @@ class ServiceApi(Construct):
             request_parameters=None,
             request_schema=None,
             method_responses=[apigateway.MethodResponse(status_code=str(status_code))],
+            route_authorization=authorization,
         )
 
     def _resource(self, parts: Sequence[str]) -> apigateway.IResource:
@@ -631,6 +635,7 @@ class ServiceApi(Construct):
         request_parameters: Mapping[str, bool] | None,
         request_schema: Mapping[str, Any] | None,
         method_responses: Sequence[apigateway.MethodResponse] | None,
+        route_authorization: ApiAuthorization | None = None,
     ) -> apigateway.Method:
         for name in request_parameters or {}:
             if not re.fullmatch(r"method\.request\.(querystring|header|path)\.[^\s.]+", name):
@@ -647,8 +652,8 @@ class ServiceApi(Construct):
                 schema=_json_schema(dict(request_schema)),
             )
             models = {"application/json": model}
-        authorization = self._authorization
-        return resource.add_method(
+        authorization = route_authorization or self._authorization
+        created = resource.add_method(
             method,
             integration,
             authorization_type={
@@ -656,7 +661,7 @@ class ServiceApi(Construct):
                 "cognito": apigateway.AuthorizationType.COGNITO,
                 "anonymous": apigateway.AuthorizationType.NONE,
             }[authorization.kind],
-            authorizer=self._authorizer,
+            authorizer=self._authorizer(authorization),
             authorization_scopes=list(authorization.scopes) or None,
             api_key_required=self._api_key_required or None,
             request_parameters=dict(request_parameters or {}) or None,
@@ -664,17 +669,39 @@ class ServiceApi(Construct):
             request_models=models,
             method_responses=list(method_responses) if method_responses else None,
         )
+        if route_authorization is not None and route_authorization.kind != (
+            self._authorization.kind
+        ):
+            self._acknowledge_authorization(created, route_authorization)
+        return created
 
-    def _acknowledge_authorization(self) -> None:
-        kind = self._authorization.kind
+    def _authorizer(self, authorization: ApiAuthorization) -> apigateway.IAuthorizer | None:
+        """The Cognito authorizer of a set of user pools (one per set), None for others."""
+        if authorization.kind != "cognito":
+            return None
+        key = tuple(sorted(pool.node.path for pool in authorization.user_pools))
+        if key not in self._authorizers:
+            self._authorizers[key] = apigateway.CognitoUserPoolsAuthorizer(
+                self,
+                "Authorizer"
+                if not self._authorizers
+                else f"Authorizer{len(self._authorizers) + 1}",
+                cognito_user_pools=list(authorization.user_pools),
+            )
+        return self._authorizers[key]
+
+    @staticmethod
+    def _acknowledge_authorization(construct: Construct, authorization: ApiAuthorization) -> None:
+        """Acknowledge what cdk-nag finds in a choice of authorization, on ``construct``."""
+        kind = authorization.kind
         if kind == "anonymous":
-            reason = f"The API is public by an explicit choice: {self._authorization.reason}"
-            _defaults.acknowledge(self.rest_api, "AwsSolutions-APIG4", reason)
-            _defaults.acknowledge(self.rest_api, "AwsSolutions-COG4", reason)
+            reason = f"Public by an explicit choice: {authorization.reason}"
+            _defaults.acknowledge(construct, "AwsSolutions-APIG4", reason)
+            _defaults.acknowledge(construct, "AwsSolutions-COG4", reason)
             return
         if kind == "iam":
             _defaults.acknowledge(
-                self.rest_api,
+                construct,
                 "AwsSolutions-COG4",
                 "Every method uses AWS_IAM authorization (SigV4), granted with "
                 "grant_invoke (e.g. to a Cognito identity pool role); a method has one "

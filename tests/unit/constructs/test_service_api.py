@@ -56,7 +56,7 @@ def nag_findings(stack: Stack) -> list[str]:
     for pack in (AwsSolutionsChecks(), ServerlessChecks()):
         report = pack.validate_scope(stack)
         findings += [
-            f"{v.rule_name}: {[r.resource_logical_id for r in v.violating_resources]}"
+            f"{v.rule_name}: {[r.construct_path for r in v.violating_resources]}"
             for v in report.violations
         ]
     return findings
@@ -515,3 +515,36 @@ def test_the_routes_answer_in_the_local_cloud_through_their_aliases(
     assert (health.status, health.json()) == (200, {"healthy": True})
     alias = deployed.resource("Chat/GetMessages/Alias")
     assert alias.ref.endswith(":prod")
+
+
+def test_a_route_may_authorize_differently_and_stays_nag_clean(
+    new_stack: NewStack, code: str
+) -> None:
+    stack = new_stack()
+    pool = cognito.UserPool(stack, "Pool")
+    api = ServiceApi(
+        stack, "Chat", cloud_watch_role=False, authorization=ApiAuthorization.cognito(pool)
+    )
+    api.add_route("GET", "/messages", handler="routes.listing", code=code)
+    api.add_route(
+        "POST",
+        "/sms",
+        handler="routes.sms",
+        code=code,
+        authorization=ApiAuthorization.anonymous(
+            "The SMS provider cannot sign in; the function checks its request signature."
+        ),
+    )
+    api.add_route("GET", "/audit", handler="routes.listing", code=code,
+                  authorization=ApiAuthorization.iam())  # fmt: skip
+
+    types = {
+        m["Properties"]["HttpMethod"] + " " + json.dumps(m["Properties"]["ResourceId"]): m[
+            "Properties"
+        ]["AuthorizationType"]
+        for m in resources(stack, "AWS::ApiGateway::Method").values()
+    }
+    assert sorted(types.values()) == ["AWS_IAM", "COGNITO_USER_POOLS", "NONE"]
+    assert len(resources(stack, "AWS::ApiGateway::Authorizer")) == 1
+    # The test's user pool has findings of its own (MFA, password policy); nothing else.
+    assert [f for f in nag_findings(stack) if "/Pool/" not in f] == []
