@@ -24,6 +24,7 @@ _EXPORTS = {
     "MappedIntegration": "lambda_blueprints.constructs.service_api",
     "MappedResponse": "lambda_blueprints.constructs.service_api",
     "ServiceApi": "lambda_blueprints.constructs.service_api",
+    "SnsTriggeredFunction": "lambda_blueprints.constructs.sns_triggered_function",
     "StreamCapacity": "lambda_blueprints.constructs.kinesis_fan_out",
     "StreamTrigger": "lambda_blueprints.constructs.stream_trigger",
     "TableAuditTrail": "lambda_blueprints.patterns.table_audit_trail",
@@ -43,6 +44,7 @@ __all__ = [
     "MappedIntegration",
     "MappedResponse",
     "ServiceApi",
+    "SnsTriggeredFunction",
     "StreamCapacity",
     "StreamTrigger",
     "TableAuditTrail",
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
         MappedResponse,
         ServiceApi,
     )
+    from lambda_blueprints.constructs.sns_triggered_function import SnsTriggeredFunction
     from lambda_blueprints.constructs.stream_trigger import StreamTrigger
     from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
     from lambda_blueprints.patterns.alleycat import AlleycatRacing, LeaderboardApi

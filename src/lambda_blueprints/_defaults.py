@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import jsii
 from aws_cdk import Acknowledgment, Aws, Duration, Names, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -519,3 +520,28 @@ def nag_form(value: Any) -> str:
         separator, parts = value["Fn::Join"]
         return str(separator).join(nag_form(part) for part in parts)
     return json.dumps(value, sort_keys=True)
+
+
+@jsii.implements(lambda_.IDestination)
+class QueueOnFailure:
+    """An SQS on-failure destination for asynchronous invocations, granted exactly.
+
+    aws-cdk-lib's ``SqsDestination`` grants ``kms:ReEncrypt*`` and ``kms:GenerateDataKey*``
+    on a customer managed queue key; sending a message needs ``kms:GenerateDataKey`` and
+    ``kms:Decrypt`` only.
+    """
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self._queue = queue
+
+    def bind(
+        self,
+        _scope: Construct,
+        fn: lambda_.IFunction,
+        *,
+        type: lambda_.DestinationType | None = None,  # noqa: A002 - the jsii interface's name
+    ) -> lambda_.DestinationConfig:
+        self._queue.grant(fn, "sqs:SendMessage")
+        if self._queue.encryption_master_key is not None:
+            self._queue.encryption_master_key.grant(fn, "kms:GenerateDataKey", "kms:Decrypt")
+        return lambda_.DestinationConfig(destination=self._queue.queue_arn)

@@ -45,7 +45,15 @@ CHROMIUM_ARGS = [
 SCREENSHOT_FOLDERS = ("", "constructs", "patterns", "protocols", "local-cloud")
 
 #: Public names documented on the page of the construct they belong to.
-NOT_ON_A_PAGE_OF_THEIR_OWN = {"LeaderboardApi", "ConsumerOptions", "StreamCapacity"}
+#: Classes documented on the page of the construct they belong to.
+NOT_ON_A_PAGE_OF_THEIR_OWN = {
+    "LeaderboardApi",
+    "ConsumerOptions",
+    "StreamCapacity",
+    "ApiAuthorization",
+    "MappedIntegration",
+    "MappedResponse",
+}
 
 #: True once every Mermaid block of a page has been drawn.
 RENDERED = "() => [...document.querySelectorAll('div.mermaid')].every(b => b.querySelector('svg'))"

@@ -15,6 +15,7 @@ from lambda_blueprints.constructs.service_api import (
     MappedResponse,
     ServiceApi,
 )
+from lambda_blueprints.constructs.sns_triggered_function import SnsTriggeredFunction
 from lambda_blueprints.constructs.stream_trigger import StreamTrigger
 from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
 
@@ -29,6 +30,7 @@ __all__ = [
     "MappedIntegration",
     "MappedResponse",
     "ServiceApi",
+    "SnsTriggeredFunction",
     "StreamCapacity",
     "StreamTrigger",
     "TumblingWindowAggregator",

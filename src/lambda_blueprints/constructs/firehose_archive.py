@@ -7,7 +7,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import jsii
 from aws_cdk import (
     Annotations,
     ArnFormat,
@@ -853,7 +852,7 @@ class FirehoseArchive(Construct):
                 processor_scope,
                 "AsyncInvokeConfig",
                 function=function,
-                on_failure=_QueueOnFailure(queue),
+                on_failure=_defaults.QueueOnFailure(queue),
                 max_event_age=PROCESSOR_ASYNC_MAX_EVENT_AGE,
                 retry_attempts=PROCESSOR_ASYNC_RETRY_ATTEMPTS,
             )
@@ -925,31 +924,6 @@ class FirehoseArchive(Construct):
                 "the events.amazonaws.com service principal use it (kms:GenerateDataKey, "
                 "kms:Decrypt), or EventBridge cannot send to the dead-letter queue.",
             )
-
-
-@jsii.implements(lambda_.IDestination)
-class _QueueOnFailure:
-    """An SQS on-failure destination for asynchronous invocations, granted exactly.
-
-    aws-cdk-lib's ``SqsDestination`` grants ``kms:ReEncrypt*`` and ``kms:GenerateDataKey*``
-    on a customer managed queue key; sending a message needs ``kms:GenerateDataKey`` and
-    ``kms:Decrypt`` only.
-    """
-
-    def __init__(self, queue: sqs.IQueue) -> None:
-        self._queue = queue
-
-    def bind(
-        self,
-        _scope: Construct,
-        fn: lambda_.IFunction,
-        *,
-        type: lambda_.DestinationType | None = None,  # noqa: A002 - the jsii interface's name
-    ) -> lambda_.DestinationConfig:
-        self._queue.grant(fn, "sqs:SendMessage")
-        if self._queue.encryption_master_key is not None:
-            self._queue.encryption_master_key.grant(fn, "kms:GenerateDataKey", "kms:Decrypt")
-        return lambda_.DestinationConfig(destination=self._queue.queue_arn)
 
 
 def _parameter(name: str, value: str) -> _Stream.ProcessorParameterProperty:
