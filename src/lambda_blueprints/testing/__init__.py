@@ -16,7 +16,9 @@ Importable without aws_cdk.
   error actions; :mod:`~lambda_blueprints.testing.iot`).
 * ``LocalCloud.http`` calls API Gateway REST APIs: resource routing, request parameter
   validation, Lambda proxy and mock integrations, returning an :class:`HttpResponse`
-  (:mod:`~lambda_blueprints.testing.apigateway`).
+  (:mod:`~lambda_blueprints.testing.apigateway`); ``LocalCloud.serve`` serves them over
+  HTTP on ``127.0.0.1`` as a :class:`LocalServer`
+  (:mod:`~lambda_blueprints.testing.http_server`).
 * Event factories (:mod:`~lambda_blueprints.testing.events`) build every event the
   library's handlers take, in the exact shapes Lambda delivers.
 * :class:`LambdaContext` and :func:`read_stream_records` help unit tests of handlers.
@@ -40,6 +42,7 @@ from lambda_blueprints.testing.events import (
     api_gateway_rest_event,
     client_certificate,
     cloudformation_custom_resource_event,
+    cognito_token,
     dynamodb_stream_event,
     dynamodb_stream_record,
     ec2_state_change_event,
@@ -57,6 +60,7 @@ from lambda_blueprints.testing.events import (
     validate_firehose_response,
 )
 from lambda_blueprints.testing.filtering import FilterError, compile_filters, matches
+from lambda_blueprints.testing.http_server import LocalServer
 from lambda_blueprints.testing.iot import IotRuleRun, MessageTooLargeError, topic_matches
 from lambda_blueprints.testing.mapping_templates import (
     MappingTemplateError,
@@ -79,6 +83,7 @@ __all__ = [
     "IotRuleRun",
     "LambdaContext",
     "LocalCloud",
+    "LocalServer",
     "MappingTemplateError",
     "MemoryStream",
     "MessageTooLargeError",
@@ -88,6 +93,7 @@ __all__ = [
     "api_gateway_rest_event",
     "client_certificate",
     "cloudformation_custom_resource_event",
+    "cognito_token",
     "compile_filters",
     "dynamodb_stream_event",
     "dynamodb_stream_record",

@@ -44,14 +44,19 @@ with its ``Resource``, ``Method``, ``Deployment``, ``Stage``, ``RequestValidator
   (``MISSING_AUTHENTICATION_TOKEN``, ``BAD_REQUEST_PARAMETERS``, then ``DEFAULT_4XX`` or
   ``DEFAULT_5XX``).
 
-Left out: authorization of any kind (``AWS_IAM``, Cognito and Lambda authorizers, API
-keys and usage plans are never enforced: every request is let through), request body
-validation against models, ``HTTP`` and ``HTTP_PROXY`` integrations and ``AWS``
-integrations with other services (a request reaching one raises
+* A method behind a Cognito user pool authorizer reads its token's claims into
+  ``requestContext.authorizer.claims`` (strings); a missing or malformed token is ``401
+  Unauthorized``, an expired one ``401 The incoming token has expired``, a token of the
+  wrong use or without one of the method's scopes ``401``. The signature is not checked.
+
+Left out: signatures and policies (Cognito token signatures, ``AWS_IAM``, Lambda
+authorizers, API keys and usage plans are never checked: those requests are let
+through), request body validation against models, ``HTTP`` and ``HTTP_PROXY``
+integrations and ``AWS`` integrations with other services (a request reaching one raises
 ``NotImplementedError``), ``ContentHandling`` conversions, request parameter mappings of
-non-proxy integrations, OpenAPI ``Body`` imports, CORS preflight
-handling beyond the methods the template defines, throttling, caching, custom domain
-names, and stages serving older deployments (every stage serves the deployed tree).
+non-proxy integrations, OpenAPI ``Body`` imports, CORS preflight handling beyond the
+methods the template defines, throttling, caching, custom domain names, and stages
+serving older deployments (every stage serves the deployed tree).
 Path parameters are passed as they appear in the request path.
 """
 
@@ -154,6 +159,8 @@ class ApiMethod:
     request_parameters: Mapping[str, Any] = field(default_factory=dict)
     request_validator_id: str | None = None
     authorization_type: str = "NONE"
+    authorizer_id: str | None = None
+    authorization_scopes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -220,6 +227,8 @@ class ApiGateway:
         self.apis: dict[str, RestApi] = {}
         #: Records of ``Account``, ``UsagePlan``, ``UsagePlanKey`` and ``ApiKey`` resources.
         self.records: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        #: ``Authorizer`` resources by id.
+        self.authorizers: dict[str, Mapping[str, Any]] = {}
 
     # -- deploy ----------------------------------------------------------------------
 
@@ -281,6 +290,7 @@ class ApiGateway:
             attributes["APIKeyId"] = record_id
         if short == "Authorizer":
             attributes["AuthorizerId"] = record_id
+            self.authorizers[record_id] = dict(props)
         return record_id, attributes
 
     def _rest_api(self, logical_id: str, props: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
@@ -318,6 +328,8 @@ class ApiGateway:
                 str(props["RequestValidatorId"]) if props.get("RequestValidatorId") else None
             ),
             authorization_type=str(props.get("AuthorizationType", "NONE")),
+            authorizer_id=str(props["AuthorizerId"]) if props.get("AuthorizerId") else None,
+            authorization_scopes=tuple(str(s) for s in props.get("AuthorizationScopes") or ()),
         )
         return method_id, {}
 
@@ -392,6 +404,7 @@ class ApiGateway:
                     "Missing Authentication Token",
                     "MissingAuthenticationTokenException",
                 )
+            authorizer = self._authorize(api_method, request_headers)
             self._validate(rest_api, api_method, parameters, request_headers)
             integration_type = str(api_method.integration.get("Type", ""))
             lambda_uri = _LAMBDA_URI.match(str(api_method.integration.get("Uri", "")))
@@ -408,6 +421,7 @@ class ApiGateway:
                     stage=stage_name,
                     stage_variables=stage_record.get("variables") or {},
                     request_id=request_id,
+                    authorizer=authorizer,
                 )
                 return self._mapped(rest_api, resource, api_method, request)
             if integration_type != "AWS_PROXY" or lambda_uri is None:
@@ -429,6 +443,7 @@ class ApiGateway:
                 stage=stage_name,
                 stage_variables=stage_record.get("variables") or {},
                 request_id=request_id,
+                authorizer=authorizer,
             )
         except _Reply as reply:
             return self._error(rest_api, reply, request_id)
@@ -455,6 +470,51 @@ class ApiGateway:
                 "MissingAuthenticationTokenException",
             )
         return found
+
+    def _authorize(
+        self, api_method: ApiMethod, headers: Mapping[str, str]
+    ) -> dict[str, Any] | None:
+        """``requestContext.authorizer`` of a Cognito user pool method, None for others.
+
+        The token's claims are read, not verified: its signature is not checked, but its
+        expiry, its use (an ID token, or an access token carrying one of the method's
+        scopes) and its issuer (when the pool's id is known) are.
+
+        Raises:
+            _Reply: 401, as API Gateway answers a missing, malformed, expired or
+                unfitting token.
+        """
+        if api_method.authorization_type != "COGNITO_USER_POOLS":
+            return None
+        authorizer = self.authorizers.get(api_method.authorizer_id or "", {})
+        source = str(authorizer.get("IdentitySource") or "method.request.header.Authorization")
+        header = source.rsplit(".", 1)[-1]
+        token = _header(headers, header)
+        unauthorized = _Reply("UNAUTHORIZED", 401, "Unauthorized", "UnauthorizedException")
+        claims = _jwt_claims(token or "")
+        if claims is None:
+            raise unauthorized
+        expiry = claims.get("exp")
+        if not isinstance(expiry, int | float) or expiry <= self._context.clock.now():
+            raise _Reply(
+                "EXPIRED_TOKEN", 401, "The incoming token has expired", "UnauthorizedException"
+            )
+        if api_method.authorization_scopes:
+            granted = str(claims.get("scope") or "").split()
+            if claims.get("token_use") != "access" or not set(granted) & set(
+                api_method.authorization_scopes
+            ):
+                raise unauthorized
+        elif claims.get("token_use") != "id":
+            raise unauthorized
+        issuers = {
+            f"https://cognito-idp.{arn.split(':')[3]}.amazonaws.com/{arn.rsplit('/', 1)[-1]}"
+            for arn in (str(a) for a in authorizer.get("ProviderARNs") or ())
+            if arn.startswith("arn:") and ":userpool/" in arn
+        }
+        if issuers and claims.get("iss") not in issuers:
+            raise unauthorized
+        return {"claims": {name: _claim_text(value) for name, value in claims.items()}}
 
     def _validate(
         self,
@@ -610,6 +670,7 @@ class ApiGateway:
             region=self._context.region,
             request_id=request.request_id,
             request_time=self._context.clock.now(),
+            authorizer=request.authorizer,
         )
         context: dict[str, Any] = dict(event["requestContext"])
         context["resourceId"] = resource.id
@@ -630,6 +691,7 @@ class ApiGateway:
         stage: str,
         stage_variables: Mapping[str, str],
         request_id: str,
+        authorizer: Mapping[str, Any] | None = None,
     ) -> HttpResponse:
         uri = _LAMBDA_URI.match(str(api_method.integration["Uri"]))
         assert uri is not None  # noqa: S101 - checked by the caller
@@ -656,6 +718,7 @@ class ApiGateway:
             region=self._context.region,
             request_id=request_id,
             request_time=self._context.clock.now(),
+            authorizer=authorizer,
         )
         event["requestContext"]["resourceId"] = resource.id
         try:
@@ -771,6 +834,32 @@ class _MappedRequest:
     stage: str
     stage_variables: Mapping[str, str]
     request_id: str
+    authorizer: Mapping[str, Any] | None = None
+
+
+def _jwt_claims(token: str) -> dict[str, Any] | None:
+    """The payload of a JWT (``Bearer`` prefix allowed), None when it is not one."""
+    token = token.strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts[:2]):
+        return None
+    try:
+        padded = parts[1] + "=" * (-len(parts[1]) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _claim_text(value: Any) -> str:
+    """A claim as API Gateway passes it to a REST API integration: as a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
 
 
 def _body_text(body: str | bytes | None) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from lambda_blueprints.testing.clock import Clock
 from lambda_blueprints.testing.event_source_mappings import StreamMappings
 from lambda_blueprints.testing.eventbridge import EventBridge
 from lambda_blueprints.testing.firehose import DeliveryStreams, FirehoseDeliveryStream
+from lambda_blueprints.testing.http_server import LocalServer, StageRequest
 from lambda_blueprints.testing.iot import IotCore
 from lambda_blueprints.testing.kinesis import KinesisReads
 from lambda_blueprints.testing.lambda_ import AsyncInvocations, Faults, Lambda, LocalFunction
@@ -166,6 +168,9 @@ class LocalCloud:
         self.iot_rule_runs = self.iot.runs
         #: API Gateway REST APIs; send requests with :meth:`http`.
         self.apigateway = ApiGateway(self._context)
+        # Servers of serve() still open, and the lock they answer requests under.
+        self._servers: list[LocalServer] = []
+        self._serve_lock = threading.Lock()
         self._mock: Any = None
         self._restore_moto: Callable[[], None] = lambda: None
         # Kinesis records fetched once per shard and shared by every reader of the stream.
@@ -216,6 +221,9 @@ class LocalCloud:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.close()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -434,6 +442,57 @@ class LocalCloud:
         return self.apigateway.request(
             method, path, query=query, headers=headers, body=body, api=api, stage=stage
         )
+
+    def serve(self, api: str | None = None, *, port: int = 0) -> LocalServer:
+        """Serve a deployed REST API over HTTP on ``127.0.0.1``, as its invoke URLs would.
+
+        ``http://127.0.0.1:{port}/{stage}/{path}`` answers as the stage's invoke URL
+        (``https://{id}.execute-api.{region}.amazonaws.com/{stage}/{path}``) would, through
+        :meth:`http`; a first path segment that is not a stage of the API is ``403
+        {"message":"Forbidden"}``. Requests are answered one at a time, and an exception
+        raised while answering one (such as ``NotImplementedError``) is a ``500`` kept in
+        the server's ``errors``. See :mod:`lambda_blueprints.testing.http_server`.
+
+        Use the server as a context manager (``with cloud.serve() as server:``) or close it
+        with ``server.close()``; leaving the cloud's ``with`` block closes it too.
+
+        Args:
+            api: The API's id, name or logical id; needed when several are deployed.
+            port: The port to listen on; 0 (the default) picks a free one.
+
+        Returns:
+            The running server: ``url``, ``port``, ``stage_url(stage)``, ``errors``.
+
+        Raises:
+            RuntimeError: The cloud is not entered (use it as a context manager).
+            ValueError: No API matches ``api``, or several do.
+            OSError: The port cannot be bound.
+        """
+        if self._mock is None:
+            raise RuntimeError("use the LocalCloud as a context manager: with LocalCloud() as c:")
+        rest_api = self.apigateway.find_api(api)
+        stages = {name: self._stage_request(rest_api.id, name) for name in rest_api.stages}
+        self._servers = [server for server in self._servers if not server.closed]
+        server = LocalServer(stages, port=port, lock=self._serve_lock)
+        self._servers.append(server)
+        return server
+
+    def _stage_request(self, api_id: str, stage: str) -> StageRequest:
+        """``ApiGateway.request`` bound to one API and stage."""
+
+        def request(
+            method: str,
+            path: str,
+            *,
+            query: Mapping[str, Sequence[str]] | None = None,
+            headers: Mapping[str, str] | None = None,
+            body: bytes | None = None,
+        ) -> HttpResponse:
+            return self.apigateway.request(
+                method, path, query=query, headers=headers, body=body, api=api_id, stage=stage
+            )
+
+        return request
 
     def invoke(self, function_name: str, event: dict[str, Any]) -> InvokeResult:
         """Invoke a function synchronously, as ``lambda:Invoke`` with ``RequestResponse``.

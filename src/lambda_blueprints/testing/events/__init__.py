@@ -15,7 +15,8 @@ Available:
 - EventBridge: :func:`eventbridge_event`, :func:`ec2_state_change_event`.
 - API Gateway: :func:`api_gateway_rest_event` (REST API, payload 1.0),
   :func:`api_gateway_http_event` (HTTP API, payload 2.0) and :func:`client_certificate`
-  (the mutual TLS client certificate both carry).
+  (the mutual TLS client certificate both carry), :func:`cognito_token` (a user pool
+  token for methods behind a Cognito authorizer).
 - Amazon Data Firehose: :func:`firehose_transformation_event` and
   :func:`validate_firehose_response`, which checks a transformation function's answer.
 - S3: :func:`s3_event` (event notifications), :func:`s3_event_for` (several records in one
@@ -58,6 +59,7 @@ from lambda_blueprints.testing.events.apigateway import (
     api_gateway_http_event,
     api_gateway_rest_event,
     client_certificate,
+    cognito_token,
 )
 from lambda_blueprints.testing.events.cloudformation import (
     CustomResourceRequestType,
@@ -142,6 +144,7 @@ __all__ = [
     "api_gateway_rest_event",
     "client_certificate",
     "cloudformation_custom_resource_event",
+    "cognito_token",
     "dynamodb_stream_event",
     "dynamodb_stream_record",
     "ec2_state_change_event",

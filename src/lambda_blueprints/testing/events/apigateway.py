@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -464,3 +466,74 @@ def api_gateway_http_event(
     if stage_variables:
         event["stageVariables"] = dict(stage_variables)
     return event
+
+
+def cognito_token(
+    *,
+    sub: str = "0f5c1a3e-7d2b-4c8e-9a61-2b7e4d9c1f00",
+    username: str = "survivor",
+    email: str | None = None,
+    groups: Sequence[str] = (),
+    token_use: Literal["id", "access"] = "id",  # noqa: S107 - a claim's name, not a secret
+    scopes: Sequence[str] = (),
+    user_pool_id: str = "us-east-1_Example1",
+    client_id: str = "exampleclientid0123456789",
+    region: str = DEFAULT_REGION,
+    issued_at: float | None = None,
+    expires_in: int = 3600,
+) -> str:
+    """Build a Cognito user pool token (a JWT) shaped as Cognito issues it, unsigned.
+
+    For tests of methods behind a Cognito user pool authorizer: the local cloud reads the
+    claims of the ``Authorization`` header's token into ``requestContext.authorizer``
+    without checking a signature, so this token carries none that AWS would accept.
+
+    Args:
+        sub: The user's ``sub``.
+        username: ``cognito:username`` (an ID token) or ``username`` (an access token).
+        email: The ``email`` claim (ID tokens), with ``email_verified``; None for none.
+        groups: ``cognito:groups``.
+        token_use: ``id`` (the default) or ``access``.
+        scopes: The ``scope`` claim of an access token.
+        user_pool_id: The pool, which makes ``iss``.
+        client_id: The app client: ``aud`` of an ID token, ``client_id`` of an access token.
+        region: The pool's Region.
+        issued_at: ``iat`` and ``auth_time``, epoch seconds. Defaults to now.
+        expires_in: Seconds from ``iat`` to ``exp``; negative for an expired token.
+
+    Returns:
+        ``<header>.<payload>.<signature>``, base64url without padding.
+    """
+    issued = int(_now() if issued_at is None else issued_at)
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "iss": f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}",
+        "token_use": token_use,
+        "auth_time": issued,
+        "iat": issued,
+        "exp": issued + expires_in,
+        "jti": str(uuid.uuid4()),
+        "origin_jti": str(uuid.uuid4()),
+        "event_id": str(uuid.uuid4()),
+    }
+    if groups:
+        claims["cognito:groups"] = list(groups)
+    if token_use == "id":  # noqa: S105 - a claim's value, not a secret
+        claims.update({"aud": client_id, "cognito:username": username})
+        if email is not None:
+            claims.update({"email": email, "email_verified": True})
+    else:
+        claims.update({"client_id": client_id, "username": username})
+        claims["scope"] = " ".join(scopes) or "aws.cognito.signin.user.admin"
+    header = {"kid": "local-test-key", "alg": "RS256"}
+
+    def part(value: Mapping[str, Any]) -> str:
+        text = json.dumps(value, separators=(",", ":")).encode()
+        return _b64url(text)
+
+    signature = _b64url(hashlib.sha256(part(header).encode() + part(claims).encode()).digest())
+    return f"{part(header)}.{part(claims)}.{signature}"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
