@@ -78,6 +78,35 @@ def test_placeholders_look_like_the_real_ids(cloud: LocalCloud, tmp_path: Path) 
     assert ("T", "Role", "AWS::IAM::Role") in cloud.skipped
 
 
+def test_kms_keys_are_created_in_moto_with_their_spec_and_usage(
+    cloud: LocalCloud, tmp_path: Path
+) -> None:
+    stack = deploy(
+        cloud,
+        {
+            "Resources": {
+                "Tokens": {
+                    "Type": "AWS::KMS::Key",
+                    "Properties": {"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"},
+                },
+            }
+        },
+        tmp_path,
+    )
+    kms = boto3.client("kms")
+    key = stack.attribute("Tokens", "Arn")
+
+    metadata = kms.describe_key(KeyId=key)["KeyMetadata"]
+    mac = kms.generate_mac(KeyId=key, Message=b"page", MacAlgorithm="HMAC_SHA_256")["Mac"]
+
+    assert metadata["KeyId"] == stack.physical_id("Tokens")
+    assert (metadata["KeySpec"], metadata["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+    assert kms.verify_mac(KeyId=key, Message=b"page", MacAlgorithm="HMAC_SHA_256", Mac=mac)[
+        "MacValid"
+    ]
+    assert ("T", "Tokens", "AWS::KMS::Key") not in cloud.skipped
+
+
 def test_invocations_do_not_leak_environment_changes(cloud: LocalCloud, tmp_path: Path) -> None:
     setter = """
         import os
@@ -345,6 +374,7 @@ def test_every_emulated_type_is_registered_by_exactly_one_service_module() -> No
         "AWS::Lambda::Function": "lambda_",
         "AWS::Lambda::LayerVersion": "lambda_",
         "AWS::Lambda::EventInvokeConfig": "lambda_",
+        "AWS::KMS::Key": "kms",
         "AWS::Lambda::Version": "lambda_",
         "AWS::Lambda::Alias": "lambda_",
         "AWS::Lambda::EventSourceMapping": "event_source_mappings",

@@ -73,7 +73,6 @@ INERT_TYPES = frozenset(
         "AWS::IAM::Role",
         "AWS::IAM::Policy",
         "AWS::IAM::ManagedPolicy",
-        "AWS::KMS::Key",
         "AWS::KMS::Alias",
         "AWS::Lambda::Permission",
         "AWS::Logs::LogGroup",
@@ -285,7 +284,7 @@ class Deployment:
         if attribute in resource.attributes:
             return resource.attributes[attribute]
         if not resource.emulated:
-            # Placeholder for resources that are not emulated (KMS keys, roles, ...).
+            # Placeholder for resources that are not emulated (roles, log groups, ...).
             return self.arn("local", f"{logical_id}/{attribute}")
         raise KeyError(f"{logical_id} ({resource.type}) has no attribute {attribute!r} locally")
 
@@ -340,10 +339,6 @@ class Deployment:
             name = self.name(logical_id, 64)
             arn = f"arn:aws:iam::{self.context.account_id}:role/{name}"
             return Resource(logical_id, kind, path, name, {"Arn": arn, "RoleId": name}, False)
-        if kind == "AWS::KMS::Key":
-            key_id = str(uuid.uuid4())
-            arn = self.arn("kms", f"key/{key_id}")
-            return Resource(logical_id, kind, path, key_id, {"Arn": arn, "KeyId": key_id}, False)
         return Resource(logical_id, kind, path, f"{logical_id}-local", emulated=False)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from lambda_blueprints.testing import _moto_limits, _moto_speedups, dynamodb, sns
+from lambda_blueprints.testing import _moto_limits, _moto_speedups, dynamodb, kms, sns
 from lambda_blueprints.testing._cloudformation import (
     INERT_TYPES,
     DeployedStack,
@@ -48,7 +48,7 @@ from lambda_blueprints.testing.streams import StreamEventSourceMapping, run_mapp
 
 # Importing a service module registers the resource types it deploys; these two have
 # nothing else the front needs.
-_SERVICE_MODULES = (dynamodb, sns)
+_SERVICE_MODULES = (dynamodb, kms, sns)
 #: Resource types the local cloud creates or runs (each registered by its service module).
 EMULATED_TYPES = frozenset(deployed_types())
 
