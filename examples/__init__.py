@@ -8,12 +8,14 @@ from examples.alleycat import AlleycatStack
 from examples.database_trigger import DatabaseTriggerStack
 from examples.shop import ShopStack
 from examples.streaming_analytics import StreamingAnalyticsStack
+from examples.survivor_chat import SurvivorChatStack
 
 __all__ = [
     "AlleycatStack",
     "DatabaseTriggerStack",
     "ShopStack",
     "StreamingAnalyticsStack",
+    "SurvivorChatStack",
     "add_example_stacks",
 ]
 
@@ -38,6 +40,13 @@ def add_example_stacks(app: App) -> list[Stack]:
             "Shop",
             description="lambda-blueprints example: a shop built from your own handler code - "
             "order events, shipments and per-minute revenue.",
+        ),
+        SurvivorChatStack(
+            app,
+            "SurvivorChat",
+            description="lambda-blueprints example: the survivor chat - microservices behind "
+            "API Gateway, Cognito sign-in, SMS by Twilio, alerts by SNS, the chat page on "
+            "CloudFront.",
         ),
         AlleycatStack(
             app,

@@ -33,6 +33,9 @@ def test_wheel_has_one_top_level_package(tmp_path: Path) -> None:
     assert top_level == {"lambda_blueprints"}
     assert "lambda_blueprints/py.typed" in names
     assert "lambda_blueprints/runtime/audit_trail/handler.py" in names
+    # The chat page the SurvivorChat pattern deploys travels with the wheel.
+    for page in ("index.html", "chat.js", "chat.css"):
+        assert f"lambda_blueprints/patterns/survivor_chat_site/{page}" in names
     assert not [n for n in names if "/tests/" in n or n.startswith(("tests/", "examples/"))]
     # The license the metadata declares ships with it.
     (license_file,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]

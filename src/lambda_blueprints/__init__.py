@@ -27,6 +27,7 @@ _EXPORTS = {
     "SnsTriggeredFunction": "lambda_blueprints.constructs.sns_triggered_function",
     "StreamCapacity": "lambda_blueprints.constructs.kinesis_fan_out",
     "StreamTrigger": "lambda_blueprints.constructs.stream_trigger",
+    "SurvivorChat": "lambda_blueprints.patterns.survivor_chat",
     "TableAuditTrail": "lambda_blueprints.patterns.table_audit_trail",
     "TumblingWindowAggregator": "lambda_blueprints.constructs.tumbling_window_aggregator",
 }
@@ -47,6 +48,7 @@ __all__ = [
     "SnsTriggeredFunction",
     "StreamCapacity",
     "StreamTrigger",
+    "SurvivorChat",
     "TableAuditTrail",
     "TumblingWindowAggregator",
     "__version__",
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
     from lambda_blueprints.constructs.stream_trigger import StreamTrigger
     from lambda_blueprints.constructs.tumbling_window_aggregator import TumblingWindowAggregator
     from lambda_blueprints.patterns.alleycat import AlleycatRacing, LeaderboardApi
+    from lambda_blueprints.patterns.survivor_chat import SurvivorChat
     from lambda_blueprints.patterns.table_audit_trail import TableAuditTrail
 
 

@@ -39,7 +39,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 def test_every_example_stack_is_synthesized(synthesized: Synthesized) -> None:
     names = {s.stack_name for s in synthesized.stacks}
-    assert names == {"Alleycat", "DatabaseTrigger", "Shop", "StreamingAnalytics"}
+    assert names == {"Alleycat", "DatabaseTrigger", "Shop", "StreamingAnalytics", "SurvivorChat"}
     assert {a.stack_name for a in synthesized.assembly.stacks} == names
 
 

@@ -1,0 +1,1 @@
+"""Who is typing: the chat's activity API."""

@@ -1,0 +1,1 @@
+"""Alert intake: panic and motion alerts from an SNS topic posted into the chat."""

@@ -1,0 +1,1 @@
+"""SMS intake: Twilio webhook messages posted into the chat."""
