@@ -91,8 +91,10 @@ class Invocation:
     that is not JSON-serializable is kept as it is.
 
     Attributes:
-        source: ``kinesis``, ``dynamodb``, ``sqs`` or ``eventbridge``.
-        mapping_id: The event source mapping UUID, or the rule name for EventBridge.
+        source: ``kinesis``, ``dynamodb``, ``sqs``, ``eventbridge``, ``iot``, ``sns``,
+            ``apigateway``, ``firehose`` or ``direct`` (``LocalCloud.invoke``).
+        mapping_id: The event source mapping UUID, the rule name for EventBridge and IoT,
+            the subscription ARN for SNS, the API id for API Gateway.
         function: The function name.
         items: Identifiers of the delivered items, in order: sequence numbers for
             streams, message ids for SQS, event ids for EventBridge.
@@ -265,12 +267,13 @@ class FailureRecord:
     """A record sent to a failure destination (on-failure destination or dead-letter queue).
 
     Attributes:
-        source: ``kinesis``, ``dynamodb``, ``sqs`` or ``eventbridge``.
-        mapping_id: The mapping UUID or rule name.
+        source: ``kinesis``, ``dynamodb``, ``sqs``, ``eventbridge``, ``iot`` or ``sns``.
+        mapping_id: The mapping UUID, rule name or subscription ARN.
         destination: ARN of the queue, topic or bucket that received it.
         condition: Why: ``RetryAttemptsExhausted``, ``RecordAgeExceeded``,
-            ``maxReceiveCount``, ``MaximumRetryAttempts``, ``MaximumEventAgeInSeconds`` or an
-            EventBridge error code.
+            ``maxReceiveCount``, ``MaximumRetryAttempts``, ``MaximumEventAgeInSeconds``, an
+            EventBridge error code, or for SNS deliveries that never reached the function
+            ``TooManyRequestsException`` or ``ResourceNotFoundException``.
         body: The message body as sent (parsed JSON when it is JSON).
         items: Identifiers of the items it covers.
         at: Virtual time.

@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from lambda_blueprints.testing import _moto_limits, _moto_speedups, dynamodb, kms, sns
+from lambda_blueprints.testing import _moto_limits, _moto_speedups, dynamodb, kms
 from lambda_blueprints.testing._cloudformation import (
     INERT_TYPES,
     DeployedStack,
@@ -43,12 +43,13 @@ from lambda_blueprints.testing.iot import IotCore
 from lambda_blueprints.testing.kinesis import KinesisReads
 from lambda_blueprints.testing.lambda_ import AsyncInvocations, Faults, Lambda, LocalFunction
 from lambda_blueprints.testing.s3 import BucketNotifications
+from lambda_blueprints.testing.sns import SnsDeliveries
 from lambda_blueprints.testing.sqs import QueueMappings, SqsEventSourceMapping
 from lambda_blueprints.testing.streams import StreamEventSourceMapping, run_mappings
 
 # Importing a service module registers the resource types it deploys; these two have
 # nothing else the front needs.
-_SERVICE_MODULES = (dynamodb, kms, sns)
+_SERVICE_MODULES = (dynamodb, kms)
 #: Resource types the local cloud creates or runs (each registered by its service module).
 EMULATED_TYPES = frozenset(deployed_types())
 
@@ -168,6 +169,8 @@ class LocalCloud:
         self.iot_rule_runs = self.iot.runs
         #: API Gateway REST APIs; send requests with :meth:`http`.
         self.apigateway = ApiGateway(self._context)
+        #: SNS subscriptions of functions, delivered by :meth:`run_until_idle`.
+        self.sns = SnsDeliveries(self._context, async_invocations=self._async_invocations)
         # Servers of serve() still open, and the lock they answer requests under.
         self._servers: list[LocalServer] = []
         self._serve_lock = threading.Lock()
@@ -189,6 +192,7 @@ class LocalCloud:
             self.bucket_notifications,
             self.iot,
             self.apigateway,
+            self.sns,
             KinesisReads(self._kinesis_reader, self._kinesis_reads),
         )
 
@@ -288,9 +292,10 @@ class LocalCloud:
     def run_until_idle(self, *, advance_clock: bool = True, max_rounds: int = 1000) -> None:
         """Deliver everything that is due, advancing the clock to pending deadlines.
 
-        Streams, queues, Firehose streams and S3 notifications are served in turns until
-        none has anything left, since a function fed by one may write to another. When a
-        turn finds nothing to do, the clock jumps to the next Firehose buffering deadline.
+        Streams, queues, SNS subscriptions of functions, Firehose streams and S3
+        notifications are served in turns until none has anything left, since a function
+        fed by one may write to another. When a turn finds nothing to do, the clock jumps
+        to the next Firehose buffering deadline.
 
         Raises:
             RuntimeError: When a mapping stalls (a batch that never succeeds nor expires),
@@ -305,7 +310,10 @@ class LocalCloud:
                 else:
                     while mapping.poll():
                         pass
-            if self._deliver_to_s3() or len(self.log.entries) != before:
+            # What was published to topics with function subscriptions waits in their
+            # internal queues.
+            moved = self.sns.deliver()
+            if self._deliver_to_s3() or moved or len(self.log.entries) != before:
                 continue
             if not (advance_clock and self._advance_to_firehose_deadline()):
                 return

@@ -3,9 +3,9 @@
 :class:`Lambda` holds the deployed functions and runs them: the handler is imported (once)
 in the function's own module namespace, behind the import guard, with the function's
 environment, and faults can be injected. :class:`AsyncInvocations` is Lambda's
-asynchronous invocation (EventBridge targets, IoT rule actions): function errors are
-retried per the function's ``AWS::Lambda::EventInvokeConfig``, with retry delays from a
-hook on the virtual clock, then reported to the on-failure destination.
+asynchronous invocation (EventBridge targets, IoT rule actions, SNS subscriptions):
+function errors are retried per the function's ``AWS::Lambda::EventInvokeConfig``, with
+retry delays from a hook on the virtual clock, then reported to the on-failure destination.
 """
 
 from __future__ import annotations
@@ -415,7 +415,8 @@ class _AsyncOutcome:
 class AsyncInvocations:
     """Lambda's asynchronous invocation: retry function errors, then report the failure.
 
-    One loop for every asynchronous caller (EventBridge targets, IoT Lambda actions).
+    One loop for every asynchronous caller (EventBridge targets, IoT Lambda actions, SNS
+    subscriptions).
 
     Args:
         invoke: Calls a function synchronously.
@@ -474,6 +475,7 @@ class AsyncInvocations:
         source: str,
         mapping_id: str,
         item: str,
+        throttle_raises: bool = False,
     ) -> None:
         """Invoke ``function`` asynchronously, as ``source`` (its ``mapping_id``, ``item``).
 
@@ -484,9 +486,19 @@ class AsyncInvocations:
             source: The caller's name in the activity log.
             mapping_id: The rule (or other origin) in the activity log.
             item: The id of what was delivered (event id, trace id).
+            throttle_raises: When the first attempt is throttled, Lambda has not accepted
+                the event: raise, so that the caller can retry its own ``Invoke`` call
+                (SNS does). Throttles after Lambda has accepted the event are Lambda's own
+                to retry, whatever this says.
+
+        Raises:
+            InvocationThrottled: With ``throttle_raises``, when the first attempt is
+                throttled; nothing was invoked or logged.
         """
         config = self.config(function)
-        outcome = self._run_async(function, config, payload, source, mapping_id, item)
+        outcome = self._run_async(
+            function, config, payload, source, mapping_id, item, throttle_raises
+        )
         if outcome.condition is None or config.on_failure_arn is None:
             return
         record = self._async_failure_record(function_arn, payload, outcome)
@@ -511,6 +523,7 @@ class AsyncInvocations:
         source: str,
         mapping_id: str,
         item: str,
+        throttle_raises: bool = False,
     ) -> _AsyncOutcome:
         accepted_at = self._clock.now()
         outcome = _AsyncOutcome()
@@ -519,6 +532,8 @@ class AsyncInvocations:
             try:
                 result = self._invoke(function, payload)
             except InvocationThrottled:
+                if throttle_raises and not outcome.invocations and not throttles:
+                    raise
                 # Lambda keeps throttled events queued without counting a retry.
                 throttles += 1
                 if throttles >= ASYNC_THROTTLE_LIMIT:

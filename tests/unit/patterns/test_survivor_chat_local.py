@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
+import boto3
 import pytest
 from aws_cdk import App, DefaultStackSynthesizer, Stack
 
@@ -121,3 +123,31 @@ def test_an_sms_appears_in_the_chat_and_is_answered_with_twiml(cloud: LocalCloud
     assert message["source"] == "sms"
     assert message["text"] == "Zombies at the north gate & the mill"
     assert message["author"] == "SMS \u20260199"
+
+
+def test_a_panic_alert_published_on_the_topic_appears_in_the_chat(cloud: LocalCloud) -> None:
+    sns = boto3.client("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+
+    sns.publish(
+        TopicArn=topic,
+        Message=json.dumps({"type": "panic", "location": "North gate", "detail": "3 walkers"}),
+    )
+    sns.publish(TopicArn=topic, Message="not json")
+    cloud.run_until_idle()
+    listed = cloud.http("GET", "/messages", headers=signed_in("ana")).json()
+    parked = boto3.client("sqs").receive_message(
+        QueueUrl=_queue_url("FailureQueue"), MaxNumberOfMessages=10
+    )["Messages"]
+
+    (message,) = listed["messages"]
+    assert message["source"] == "alert"
+    assert message["text"] == "PANIC at North gate: 3 walkers"
+    (failure,) = parked
+    assert "MALFORMED_ALERT" in failure["Body"]
+
+
+def _queue_url(name: str) -> str:
+    urls = boto3.client("sqs").list_queues()["QueueUrls"]
+    (url,) = [u for u in urls if name in u]
+    return url

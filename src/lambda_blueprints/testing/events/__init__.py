@@ -12,6 +12,7 @@ Available:
 - Kinesis Data Streams: :func:`kinesis_record`, :func:`kinesis_event`.
 - Tumbling windows (Kinesis or DynamoDB records): :func:`tumbling_window_event`.
 - SQS: :func:`sqs_message`, :func:`sqs_event`.
+- SNS: :func:`sns_event` (a message delivered to a subscribed function).
 - EventBridge: :func:`eventbridge_event`, :func:`ec2_state_change_event`.
 - API Gateway: :func:`api_gateway_rest_event` (REST API, payload 1.0),
   :func:`api_gateway_http_event` (HTTP API, payload 2.0) and :func:`client_certificate`
@@ -39,6 +40,8 @@ from lambda_blueprints.testing.events._shared import (
     DEFAULT_RESPONSE_URL,
     DEFAULT_S3_PRINCIPAL_ID,
     DEFAULT_SERVICE_TOKEN,
+    DEFAULT_SNS_SUBSCRIPTION_ID,
+    DEFAULT_SNS_TOPIC_ARN,
     DEFAULT_SOURCE_IP,
     DEFAULT_SQS_FIFO_QUEUE_ARN,
     DEFAULT_SQS_QUEUE_ARN,
@@ -48,6 +51,7 @@ from lambda_blueprints.testing.events._shared import (
     FIREHOSE_MAX_RECORD_BYTES,
     FIREHOSE_MAX_RESPONSE_BYTES,
     KINESIS_MAX_RECORD_BYTES,
+    SNS_MAX_MESSAGE_BYTES,
     SQS_MAX_MESSAGE_BYTES,
     JsonPayload,
     MultiValues,
@@ -94,6 +98,12 @@ from lambda_blueprints.testing.events.s3 import (
     s3_event_for,
     s3_object_lambda_event,
 )
+from lambda_blueprints.testing.events.sns import (
+    SNS_ATTRIBUTE_TYPES,
+    SNS_MAX_SUBJECT_CHARS,
+    SnsAttributeValue,
+    sns_event,
+)
 from lambda_blueprints.testing.events.sqs import (
     SqsAttributeValue,
     sqs_event,
@@ -116,6 +126,8 @@ __all__ = [
     "DEFAULT_RESPONSE_URL",
     "DEFAULT_S3_PRINCIPAL_ID",
     "DEFAULT_SERVICE_TOKEN",
+    "DEFAULT_SNS_SUBSCRIPTION_ID",
+    "DEFAULT_SNS_TOPIC_ARN",
     "DEFAULT_SOURCE_IP",
     "DEFAULT_SQS_FIFO_QUEUE_ARN",
     "DEFAULT_SQS_QUEUE_ARN",
@@ -130,6 +142,9 @@ __all__ = [
     "FIREHOSE_MAX_RESPONSE_BYTES",
     "FIREHOSE_RESULTS",
     "KINESIS_MAX_RECORD_BYTES",
+    "SNS_ATTRIBUTE_TYPES",
+    "SNS_MAX_MESSAGE_BYTES",
+    "SNS_MAX_SUBJECT_CHARS",
     "SQS_MAX_MESSAGE_BYTES",
     "CustomResourceRequestType",
     "Ec2InstanceState",
@@ -138,6 +153,7 @@ __all__ = [
     "HttpMethod",
     "JsonPayload",
     "MultiValues",
+    "SnsAttributeValue",
     "SqsAttributeValue",
     "StreamViewType",
     "api_gateway_http_event",
@@ -155,6 +171,7 @@ __all__ = [
     "s3_event",
     "s3_event_for",
     "s3_object_lambda_event",
+    "sns_event",
     "sqs_event",
     "sqs_message",
     "to_attribute_value",

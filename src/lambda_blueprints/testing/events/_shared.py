@@ -21,6 +21,9 @@ DEFAULT_DYNAMODB_SHARD_ID = "shardId-00000000000000000000-00000000"
 DEFAULT_LAMBDA_ROLE_ARN = "arn:aws:iam::123456789012:role/lambda-role"
 DEFAULT_SQS_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:queue"
 DEFAULT_SQS_FIFO_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:queue.fifo"
+DEFAULT_SNS_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:topic"
+#: The id after the topic ARN in the default subscription ARN (``<topic arn>:<id>``).
+DEFAULT_SNS_SUBSCRIPTION_ID = "0f6f6b1e-2c1d-4e2b-9c7a-3d5e8f9a0b1c"
 DEFAULT_FIREHOSE_STREAM_ARN = "arn:aws:firehose:us-east-1:123456789012:deliverystream/delivery"
 DEFAULT_OBJECT_LAMBDA_ACCESS_POINT_ARN = (
     "arn:aws:s3-object-lambda:us-east-1:123456789012:accesspoint/transform"
@@ -44,6 +47,8 @@ DEFAULT_USER_AGENT = "lambda-blueprints-test/1.0"
 KINESIS_MAX_RECORD_BYTES = 1024 * 1024
 #: Largest SQS message: body and message attributes together.
 SQS_MAX_MESSAGE_BYTES = 1024 * 1024
+#: Largest SNS message: the message and its message attributes together (256 KiB).
+SNS_MAX_MESSAGE_BYTES = 256 * 1024
 #: Largest Firehose record before base64 encoding (1,000 KiB, Firehose ``Record``).
 FIREHOSE_MAX_RECORD_BYTES = 1000 * 1024
 #: Largest response of a synchronous Lambda invocation, as Firehose invokes transformations.
