@@ -20,7 +20,7 @@ WHEELHOUSE := $(CURDIR)/.cache/wheelhouse
 FUNCTION_REQUIREMENTS := examples/shop_functions/requirements.txt
 export LAMBDA_BLUEPRINTS_CACHE := $(CURDIR)/.cache/lambda-blueprints
 
-.PHONY: all setup synth test docs lint typecheck imports pytest demo bench mutate clean
+.PHONY: all setup synth test docs lint typecheck imports pytest demo chat bench mutate clean
 export NO_MKDOCS_2_WARNING := 1
 APT_PACKAGES := graphviz chromium fonts-dejavu-core
 
@@ -77,6 +77,10 @@ clean:
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 	$(BIN)/python scripts/race_demo.py
+
+## chat: the survivor chat in the local cloud, at http://127.0.0.1:8000/ (Ctrl-C stops).
+chat: $(STAMP)
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(WHEELHOUSE) $(BIN)/python scripts/chat_locally.py
 
 ## bench: local cloud throughput, handler costs and an Alleycat race (benchmarks/RESULTS.md).
 bench: $(STAMP)

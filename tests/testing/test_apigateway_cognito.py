@@ -87,15 +87,24 @@ def chat_stack() -> Stack:
     return build_stack()
 
 
+POOL: dict[str, str] = {}
+
+
 @pytest.fixture
 def cloud(chat_stack: Stack) -> Iterator[LocalCloud]:
     with LocalCloud(clock=Clock(NOW)) as local:
-        local.deploy(chat_stack)
+        deployed = local.deploy(chat_stack)
+        # Tokens must come from the deployed pool: the authorizer checks their issuer.
+        POOL["id"] = deployed.physical_id("Pool")
         yield local
 
 
+def pool_token(**claims: object) -> str:
+    return cognito_token(user_pool_id=POOL["id"], **claims)  # type: ignore[arg-type]
+
+
 def test_the_claims_of_an_id_token_reach_the_function_as_strings(cloud: LocalCloud) -> None:
-    token = cognito_token(sub="u-1", username="ana", email="ana@example.com", issued_at=NOW)
+    token = pool_token(sub="u-1", username="ana", email="ana@example.com", issued_at=NOW)
 
     response = cloud.http("GET", "/me", headers={"Authorization": token})
 
@@ -108,7 +117,7 @@ def test_the_claims_of_an_id_token_reach_the_function_as_strings(cloud: LocalClo
 
 
 def test_a_bearer_prefix_is_accepted(cloud: LocalCloud) -> None:
-    token = cognito_token(sub="u-2", issued_at=NOW)
+    token = pool_token(sub="u-2", issued_at=NOW)
 
     response = cloud.http("GET", "/me", headers={"authorization": f"Bearer {token}"})
 
@@ -129,7 +138,7 @@ def test_a_missing_or_malformed_token_is_401(cloud: LocalCloud, headers: dict[st
 
 
 def test_an_expired_token_is_401_with_api_gateways_message(cloud: LocalCloud) -> None:
-    token = cognito_token(issued_at=NOW - 7200, expires_in=3600)
+    token = pool_token(issued_at=NOW - 7200, expires_in=3600)
 
     response = cloud.http("GET", "/me", headers={"Authorization": token})
 
@@ -138,7 +147,7 @@ def test_an_expired_token_is_401_with_api_gateways_message(cloud: LocalCloud) ->
 
 
 def test_an_access_token_is_refused_where_an_id_token_is_expected(cloud: LocalCloud) -> None:
-    token = cognito_token(token_use="access", issued_at=NOW)
+    token = pool_token(token_use="access", issued_at=NOW)
 
     assert cloud.http("GET", "/me", headers={"Authorization": token}).status == 401
 
@@ -149,17 +158,23 @@ def test_a_scoped_method_needs_an_access_token_with_one_of_its_scopes(
     def call(token: str) -> int:
         return cloud.http("GET", "/admin", headers={"Authorization": token}).status
 
-    assert call(cognito_token(token_use="access", scopes=["chat/admin"], issued_at=NOW)) == 200
-    assert call(cognito_token(token_use="access", scopes=["chat/read"], issued_at=NOW)) == 401
-    assert call(cognito_token(issued_at=NOW)) == 401
+    assert call(pool_token(token_use="access", scopes=["chat/admin"], issued_at=NOW)) == 200
+    assert call(pool_token(token_use="access", scopes=["chat/read"], issued_at=NOW)) == 401
+    assert call(pool_token(issued_at=NOW)) == 401
 
 
 def test_a_mapping_template_reads_the_claims_from_its_context(cloud: LocalCloud) -> None:
-    token = cognito_token(sub="u-3", issued_at=NOW)
+    token = pool_token(sub="u-3", issued_at=NOW)
 
     response = cloud.http("GET", "/whoami", headers={"Authorization": token})
 
     assert response.json() == {"sub": "u-3"}
+
+
+def test_a_token_of_another_pool_is_401(cloud: LocalCloud) -> None:
+    stranger = cognito_token(user_pool_id="us-east-1_Elsewhere", issued_at=NOW)
+
+    assert cloud.http("GET", "/me", headers={"Authorization": stranger}).status == 401
 
 
 def test_a_method_without_an_authorizer_takes_no_token(cloud: LocalCloud) -> None:

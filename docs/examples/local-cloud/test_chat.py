@@ -7,11 +7,11 @@ from lambda_blueprints.testing import LocalCloud, cognito_token
 def test_a_message_posted_by_one_survivor_is_read_by_another():
     stack = Stack(App(), "Chat")
     SurvivorChat(stack, "Chat", cloud_watch_role=False, site=False)
-    ana = {"Authorization": cognito_token(sub="1", username="ana")}
-    ben = {"Authorization": cognito_token(sub="2", username="ben")}
-
     with LocalCloud() as cloud:
-        cloud.deploy(stack)
+        pool = cloud.deploy(stack).physical_id("Chat/Users")
+        # The authorizer checks the issuer: tokens of the chat's own user pool.
+        ana = {"Authorization": cognito_token(sub="1", username="ana", user_pool_id=pool)}
+        ben = {"Authorization": cognito_token(sub="2", username="ben", user_pool_id=pool)}
         posted = cloud.http(
             "POST",
             "/messages",

@@ -529,7 +529,7 @@ class SurvivorChat(Construct):
                 s3_deployment.Source.json_data("config.json", config),
             ],
             distribution=distribution,
-            distribution_paths=["/index.html", "/chat.js", "/chat.css", "/config.json"],
+            distribution_paths=["/*"],
             memory_limit=256,
             prune=True,
         )

@@ -21,7 +21,14 @@ from typing import Any
 
 import boto3
 
-from lambda_blueprints.testing import _moto_limits, _moto_speedups, dynamodb, kms
+from lambda_blueprints.testing import (
+    _moto_limits,
+    _moto_speedups,
+    cognito,
+    dynamodb,
+    kms,
+    s3_deployment,
+)
 from lambda_blueprints.testing._cloudformation import (
     INERT_TYPES,
     DeployedStack,
@@ -35,6 +42,8 @@ from lambda_blueprints.testing._moto_reads import MotoKinesisReader
 from lambda_blueprints.testing.activity import ActivityLog, Invocation, InvokeResult
 from lambda_blueprints.testing.apigateway import ApiGateway, HttpResponse
 from lambda_blueprints.testing.clock import Clock
+from lambda_blueprints.testing.cloudfront import Distributions
+from lambda_blueprints.testing.cognito_sign_in import answer_sign_in
 from lambda_blueprints.testing.event_source_mappings import StreamMappings
 from lambda_blueprints.testing.eventbridge import EventBridge
 from lambda_blueprints.testing.firehose import DeliveryStreams, FirehoseDeliveryStream
@@ -47,9 +56,9 @@ from lambda_blueprints.testing.sns import SnsDeliveries
 from lambda_blueprints.testing.sqs import QueueMappings, SqsEventSourceMapping
 from lambda_blueprints.testing.streams import StreamEventSourceMapping, run_mappings
 
-# Importing a service module registers the resource types it deploys; these two have
+# Importing a service module registers the resource types it deploys; these have
 # nothing else the front needs.
-_SERVICE_MODULES = (dynamodb, kms)
+_SERVICE_MODULES = (cognito, dynamodb, kms, s3_deployment)
 #: Resource types the local cloud creates or runs (each registered by its service module).
 EMULATED_TYPES = frozenset(deployed_types())
 
@@ -169,6 +178,8 @@ class LocalCloud:
         self.iot_rule_runs = self.iot.runs
         #: API Gateway REST APIs; send requests with :meth:`http`.
         self.apigateway = ApiGateway(self._context)
+        #: CloudFront distributions; serve one with :meth:`serve_distribution`.
+        self.cloudfront = Distributions(self._context, self.apigateway.request)
         #: SNS subscriptions of functions, delivered by :meth:`run_until_idle`.
         self.sns = SnsDeliveries(self._context, async_invocations=self._async_invocations)
         # Servers of serve() still open, and the lock they answer requests under.
@@ -192,6 +203,7 @@ class LocalCloud:
             self.bucket_notifications,
             self.iot,
             self.apigateway,
+            self.cloudfront,
             self.sns,
             KinesisReads(self._kinesis_reader, self._kinesis_reads),
         )
@@ -301,6 +313,11 @@ class LocalCloud:
             RuntimeError: When a mapping stalls (a batch that never succeeds nor expires),
                 or work remains after ``max_rounds`` turns.
         """
+        # Served requests (serve(), serve_distribution()) wait while deliveries run.
+        with self._serve_lock:
+            self._run_until_idle(advance_clock=advance_clock, max_rounds=max_rounds)
+
+    def _run_until_idle(self, *, advance_clock: bool, max_rounds: int) -> None:
         for _ in range(max_rounds):
             before = len(self.log.entries)
             run_mappings(self.stream_mappings.values(), self.clock, advance_clock=advance_clock)
@@ -436,7 +453,8 @@ class LocalCloud:
         """Send an HTTP request to a deployed API Gateway REST API stage.
 
         See :mod:`lambda_blueprints.testing.apigateway` for the routing, integrations and
-        gateway responses emulated; authorization is not enforced.
+        gateway responses emulated. Cognito user pool authorizers read their token's claims
+        (not its signature); IAM and Lambda authorizers are not enforced.
 
         Args:
             method: The HTTP method.
@@ -447,9 +465,11 @@ class LocalCloud:
             api: The API's id, name or logical id; needed when several are deployed.
             stage: The stage name; needed when the API has several.
         """
-        return self.apigateway.request(
-            method, path, query=query, headers=headers, body=body, api=api, stage=stage
-        )
+        # One request at a time, with those the servers of serve() answer.
+        with self._serve_lock:
+            return self.apigateway.request(
+                method, path, query=query, headers=headers, body=body, api=api, stage=stage
+            )
 
     def serve(self, api: str | None = None, *, port: int = 0) -> LocalServer:
         """Serve a deployed REST API over HTTP on ``127.0.0.1``, as its invoke URLs would.
@@ -482,6 +502,57 @@ class LocalCloud:
         stages = {name: self._stage_request(rest_api.id, name) for name in rest_api.stages}
         self._servers = [server for server in self._servers if not server.closed]
         server = LocalServer(stages, port=port, lock=self._serve_lock)
+        self._servers.append(server)
+        return server
+
+    def serve_distribution(
+        self, distribution: str | None = None, *, port: int = 0, sign_in_path: str | None = None
+    ) -> LocalServer:
+        """Serve a deployed CloudFront distribution over HTTP on ``127.0.0.1``.
+
+        ``http://127.0.0.1:{port}/{path}`` answers as ``https://{domain}/{path}`` would:
+        the path's cache behavior picks the origin, an S3 bucket (its objects, in moto) or a
+        REST API (through the local API Gateway), and the behavior's response headers
+        policy adds its headers. See :mod:`lambda_blueprints.testing.cloudfront`. Requests
+        are answered one at a time, as with :meth:`serve`.
+
+        Args:
+            distribution: The distribution's id, domain name or logical id; needed when
+                several are deployed.
+            port: The port to listen on; 0 (the default) picks a free one.
+            sign_in_path: A path (``/local-cognito``) where ``POST`` answers Cognito's
+                sign-in API from the user pools in moto
+                (:mod:`lambda_blueprints.testing.cognito_sign_in`), for a page whose
+                Cognito endpoint is set to it. None (the default) serves the
+                distribution only.
+
+        Returns:
+            The running server (``url``, ``errors``, ``close()``).
+
+        Raises:
+            RuntimeError: The cloud is not entered.
+            ValueError: No distribution matches, or several do.
+        """
+        if self._mock is None:
+            raise RuntimeError("use the LocalCloud as a context manager: with LocalCloud() as c:")
+        found = self.cloudfront.find(distribution)
+
+        def request(
+            method: str,
+            path: str,
+            *,
+            query: Mapping[str, Sequence[str]] | None = None,
+            headers: Mapping[str, str] | None = None,
+            body: bytes | None = None,
+        ) -> HttpResponse:
+            if sign_in_path is not None and path == sign_in_path and method == "POST":
+                return answer_sign_in(self.client, headers or {}, body)
+            return self.cloudfront.request(
+                found, method, path, query=query, headers=headers, body=body
+            )
+
+        self._servers = [server for server in self._servers if not server.closed]
+        server = LocalServer({}, port=port, lock=self._serve_lock, root=request)
         self._servers.append(server)
         return server
 

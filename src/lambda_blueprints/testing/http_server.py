@@ -96,6 +96,8 @@ class LocalServer:
         port: The port to listen on; 0 picks a free (ephemeral) port.
         lock: The lock each request is answered under; share one among the servers of a
             local cloud. A new lock by default.
+        root: Answer every path with this function instead, the whole path given to it
+            (a CloudFront distribution); ``stages`` is then empty.
 
     Raises:
         OSError: The port cannot be bound (it is in use, for one).
@@ -107,8 +109,10 @@ class LocalServer:
         *,
         port: int = 0,
         lock: threading.Lock | None = None,
+        root: StageRequest | None = None,
     ) -> None:
         self._stages = dict(stages)
+        self._root = root
         self._lock = lock or threading.Lock()
         #: Exceptions raised while answering requests, in order (each answered ``500``).
         self.errors: list[Exception] = []
@@ -196,9 +200,13 @@ class LocalServer:
         if not path.startswith("/"):
             # An absolute-form target (``http://host/path``), as sent to a proxy.
             path = urlsplit(target).path or "/"
-        _, _, rest = path.partition("/")
-        stage, slash, after = rest.partition("/")
-        request = self._stages.get(stage)
+        if self._root is not None:
+            request: StageRequest | None = self._root
+            slash, after = "/", path.lstrip("/")
+        else:
+            _, _, rest = path.partition("/")
+            stage, slash, after = rest.partition("/")
+            request = self._stages.get(stage)
         if request is None:
             return _forbidden()
         query: dict[str, list[str]] = {}

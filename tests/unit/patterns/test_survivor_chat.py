@@ -345,6 +345,7 @@ def test_the_page_is_served_from_a_private_bucket_with_security_headers(
     assert sorted(p.name for p in SITE_DIRECTORY.iterdir()) == [
         "chat.css",
         "chat.js",
+        "favicon.svg",
         "index.html",
     ]
 

@@ -35,15 +35,20 @@ def stack() -> Stack:
     return chat_stack()
 
 
+POOL: dict[str, str] = {}
+
+
 @pytest.fixture
 def cloud(stack: Stack) -> Iterator[LocalCloud]:
     with LocalCloud(clock=Clock(NOW)) as local:
-        local.deploy(stack)
+        deployed = local.deploy(stack)
+        # Tokens must come from the chat's pool: the authorizer checks their issuer.
+        POOL["id"] = deployed.physical_id("Chat/Users")
         yield local
 
 
 def signed_in(name: str) -> dict[str, str]:
-    token = cognito_token(sub=f"sub-{name}", username=name, issued_at=NOW)
+    token = cognito_token(sub=f"sub-{name}", username=name, issued_at=NOW, user_pool_id=POOL["id"])
     return {"Authorization": token, "Content-Type": "application/json"}
 
 
