@@ -211,3 +211,17 @@ def require_conformance(folder: str) -> Path:
             "folder holding eventbridge-patterns/ and events/ to run these cases"
         )
     return directory
+
+
+def nag_findings(stack: Any) -> list[str]:
+    """cdk-nag's AwsSolutions and Serverless findings on a stack, as ``rule: [paths]``."""
+    from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+
+    findings = []
+    for pack in (AwsSolutionsChecks(), ServerlessChecks()):
+        report = pack.validate_scope(stack)
+        findings += [
+            f"{v.rule_name}: {[r.construct_path for r in v.violating_resources]}"
+            for v in report.violations
+        ]
+    return findings

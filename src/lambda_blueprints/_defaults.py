@@ -15,6 +15,7 @@ from typing import Any
 
 import jsii
 from aws_cdk import Acknowledgment, Aws, Duration, Names, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -548,3 +549,41 @@ class QueueOnFailure:
         if self._queue.encryption_master_key is not None:
             self._queue.encryption_master_key.grant(fn, "kms:GenerateDataKey", "kms:Decrypt")
         return lambda_.DestinationConfig(destination=self._queue.queue_arn)
+
+
+def api_access_log_format() -> apigateway.AccessLogFormat:
+    """The JSON access log line of the library's REST API stages: who called what, how."""
+    return apigateway.AccessLogFormat.json_with_standard_fields(
+        caller=True,
+        http_method=True,
+        ip=True,
+        protocol=True,
+        request_time=True,
+        resource_path=True,
+        response_length=True,
+        status=True,
+        user=True,
+    )
+
+
+def api_execution_logs(
+    scope: Construct,
+    rest_api: apigateway.RestApi,
+    stage_name: str,
+    encryption_key: kms.IKey | None,
+) -> logs.LogGroup:
+    """The stage's execution log group, created here with retention before the stage is.
+
+    API Gateway would create ``API-Gateway-Execution-Logs_<api id>/<stage>`` itself, kept
+    forever and unencrypted; the stage depends on this one so that it exists first.
+    """
+    group = logs.LogGroup(
+        scope,
+        "ExecutionLogs",
+        log_group_name=f"API-Gateway-Execution-Logs_{rest_api.rest_api_id}/{stage_name}",
+        retention=LOG_RETENTION,
+        encryption_key=encryption_key,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    rest_api.deployment_stage.node.add_dependency(group)
+    return group

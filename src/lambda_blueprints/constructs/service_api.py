@@ -301,17 +301,7 @@ class ServiceApi(Construct):
                 logging_level=apigateway.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 access_log_destination=apigateway.LogGroupLogDestination(access_logs),
-                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
+                access_log_format=_defaults.api_access_log_format(),
                 tracing_enabled=True,
                 metrics_enabled=True,
                 throttling_rate_limit=throttling_rate_limit,
@@ -333,15 +323,7 @@ class ServiceApi(Construct):
                 else None
             ),
         )
-        execution_logs = logs.LogGroup(
-            self,
-            "ExecutionLogs",
-            log_group_name=(f"API-Gateway-Execution-Logs_{self.rest_api.rest_api_id}/{stage_name}"),
-            retention=_defaults.LOG_RETENTION,
-            encryption_key=encryption_key,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        self.rest_api.deployment_stage.node.add_dependency(execution_logs)
+        _defaults.api_execution_logs(self, self.rest_api, stage_name, encryption_key)
         if cloud_watch_role:
             _defaults.acknowledge(
                 self.rest_api,

@@ -13,7 +13,6 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from syrupy.assertion import SnapshotAssertion
 
 from lambda_blueprints.constructs.service_api import (
@@ -23,7 +22,7 @@ from lambda_blueprints.constructs.service_api import (
     ServiceApi,
 )
 from lambda_blueprints.testing import Clock, LocalCloud
-from tests.conftest import cfn_lint_template, normalize_template
+from tests.conftest import cfn_lint_template, nag_findings, normalize_template
 
 NewStack = Callable[..., Stack]
 
@@ -49,17 +48,6 @@ SMS_TEMPLATE = (
     "#set($kv = $input.body.split('=', 2))"
     '{"text": "$util.escapeJavaScript($util.urlDecode($kv[1]))"}'
 )
-
-
-def nag_findings(stack: Stack) -> list[str]:
-    findings = []
-    for pack in (AwsSolutionsChecks(), ServerlessChecks()):
-        report = pack.validate_scope(stack)
-        findings += [
-            f"{v.rule_name}: {[r.construct_path for r in v.violating_resources]}"
-            for v in report.violations
-        ]
-    return findings
 
 
 @pytest.fixture

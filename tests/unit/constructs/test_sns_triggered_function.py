@@ -11,11 +11,10 @@ import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from syrupy.assertion import SnapshotAssertion
 
 from lambda_blueprints import SnsTriggeredFunction
-from tests.conftest import cfn_lint_template, normalize_template
+from tests.conftest import cfn_lint_template, nag_findings, normalize_template
 
 NewStack = Callable[..., Stack]
 
@@ -26,17 +25,6 @@ def code(tmp_path: Path) -> str:
     folder.mkdir()
     (folder / "handler.py").write_text("def main(event, context):\n    return None\n")
     return str(folder)
-
-
-def nag_findings(stack: Stack) -> list[str]:
-    findings = []
-    for pack in (AwsSolutionsChecks(), ServerlessChecks()):
-        report = pack.validate_scope(stack)
-        findings += [
-            f"{v.rule_name}: {[r.construct_path for r in v.violating_resources]}"
-            for v in report.violations
-        ]
-    return findings
 
 
 def only(stack: Stack, kind: str) -> dict[str, Any]:

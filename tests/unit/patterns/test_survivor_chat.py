@@ -13,7 +13,6 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk.assertions import Template
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from syrupy.assertion import SnapshotAssertion
 
 from lambda_blueprints import SurvivorChat
@@ -23,7 +22,7 @@ from lambda_blueprints.patterns.survivor_chat import (
     SMS_RESPONSE_TEMPLATE,
 )
 from lambda_blueprints.testing import render_template
-from tests.conftest import cfn_lint_template, normalize_template
+from tests.conftest import cfn_lint_template, nag_findings, normalize_template
 
 NewStack = Callable[..., Stack]
 
@@ -54,17 +53,6 @@ def chat(stack: Stack, **props: Any) -> SurvivorChat:
     props.setdefault("cloud_watch_role", False)
     props.setdefault("twilio_auth_token_parameter", "/survivor-chat/twilio-auth-token")
     return SurvivorChat(stack, "Chat", **props)
-
-
-def nag_findings(stack: Stack) -> list[str]:
-    findings = []
-    for pack in (AwsSolutionsChecks(), ServerlessChecks()):
-        report = pack.validate_scope(stack)
-        findings += [
-            f"{v.rule_name}: {[r.construct_path for r in v.violating_resources]}"
-            for v in report.violations
-        ]
-    return findings
 
 
 def resources(stack: Stack, kind: str) -> dict[str, Any]:
