@@ -18,6 +18,8 @@ _EXPORTS = {
     "BlueprintFunction": "lambda_blueprints.constructs.function",
     "ConsumerOptions": "lambda_blueprints.constructs.kinesis_fan_out",
     "FirehoseArchive": "lambda_blueprints.constructs.firehose_archive",
+    "HttpApiAuthorization": "lambda_blueprints.constructs.http_service_api",
+    "HttpServiceApi": "lambda_blueprints.constructs.http_service_api",
     "IotTopicToKinesis": "lambda_blueprints.constructs.iot_topic_to_kinesis",
     "KinesisFanOut": "lambda_blueprints.constructs.kinesis_fan_out",
     "LeaderboardApi": "lambda_blueprints.patterns.alleycat",
@@ -39,6 +41,8 @@ __all__ = [
     "BlueprintFunction",
     "ConsumerOptions",
     "FirehoseArchive",
+    "HttpApiAuthorization",
+    "HttpServiceApi",
     "IotTopicToKinesis",
     "KinesisFanOut",
     "LeaderboardApi",
@@ -58,6 +62,10 @@ if TYPE_CHECKING:
     from lambda_blueprints.constructs.alarm_topic import AlarmTopic
     from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
     from lambda_blueprints.constructs.function import BlueprintFunction
+    from lambda_blueprints.constructs.http_service_api import (
+        HttpApiAuthorization,
+        HttpServiceApi,
+    )
     from lambda_blueprints.constructs.iot_topic_to_kinesis import IotTopicToKinesis
     from lambda_blueprints.constructs.kinesis_fan_out import (
         ConsumerOptions,

@@ -53,6 +53,7 @@ NOT_ON_A_PAGE_OF_THEIR_OWN = {
     "ApiAuthorization",
     "MappedIntegration",
     "MappedResponse",
+    "HttpApiAuthorization",
 }
 
 #: True once every Mermaid block of a page has been drawn.

@@ -3,6 +3,7 @@
 from lambda_blueprints.constructs.alarm_topic import AlarmTopic
 from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
 from lambda_blueprints.constructs.function import BlueprintFunction
+from lambda_blueprints.constructs.http_service_api import HttpApiAuthorization, HttpServiceApi
 from lambda_blueprints.constructs.iot_topic_to_kinesis import IotTopicToKinesis
 from lambda_blueprints.constructs.kinesis_fan_out import (
     ConsumerOptions,
@@ -25,6 +26,8 @@ __all__ = [
     "BlueprintFunction",
     "ConsumerOptions",
     "FirehoseArchive",
+    "HttpApiAuthorization",
+    "HttpServiceApi",
     "IotTopicToKinesis",
     "KinesisFanOut",
     "MappedIntegration",

@@ -16,7 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from lambda_blueprints import BlueprintFunction, ServiceApi, StreamTrigger
+from lambda_blueprints import BlueprintFunction, HttpServiceApi, ServiceApi, StreamTrigger
 from tests.conftest import asset_directory, build_wheel
 
 NewStack = Callable[..., Stack]
@@ -430,3 +430,4 @@ def test_every_builder_of_functions_takes_the_same_function_options() -> None:
     assert options <= set(inspect.signature(TumblingWindowAggregator.__init__).parameters)
     assert options <= set(ConsumerOptions.__annotations__)
     assert options <= set(inspect.signature(ServiceApi.add_route).parameters)
+    assert options <= set(inspect.signature(HttpServiceApi.add_route).parameters)
