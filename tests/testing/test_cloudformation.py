@@ -405,6 +405,10 @@ def test_every_emulated_type_is_registered_by_exactly_one_service_module() -> No
                 "Authorizer",
             )
         },
+        **{
+            f"AWS::ApiGatewayV2::{kind}": "apigatewayv2"
+            for kind in ("Api", "Integration", "Route", "Stage", "Authorizer", "Deployment")
+        },
     }
     registered = deployed_types()
     assert {kind: module.rsplit(".", 1)[-1] for kind, module in registered.items()} == (

@@ -41,6 +41,7 @@ from lambda_blueprints.testing._core import ServiceContext
 from lambda_blueprints.testing._moto_reads import MotoKinesisReader
 from lambda_blueprints.testing.activity import ActivityLog, Invocation, InvokeResult
 from lambda_blueprints.testing.apigateway import ApiGateway, HttpResponse
+from lambda_blueprints.testing.apigatewayv2 import HttpApis
 from lambda_blueprints.testing.clock import Clock
 from lambda_blueprints.testing.cloudfront import Distributions
 from lambda_blueprints.testing.cognito_sign_in import answer_sign_in
@@ -178,6 +179,8 @@ class LocalCloud:
         self.iot_rule_runs = self.iot.runs
         #: API Gateway REST APIs; send requests with :meth:`http`.
         self.apigateway = ApiGateway(self._context)
+        #: API Gateway HTTP APIs (v2); send requests with :meth:`http_api`.
+        self.http_apis = HttpApis(self._context)
         #: CloudFront distributions; serve one with :meth:`serve_distribution`.
         self.cloudfront = Distributions(self._context, self.apigateway.request)
         #: SNS subscriptions of functions, delivered by :meth:`run_until_idle`.
@@ -203,6 +206,7 @@ class LocalCloud:
             self.bucket_notifications,
             self.iot,
             self.apigateway,
+            self.http_apis,
             self.cloudfront,
             self.sns,
             KinesisReads(self._kinesis_reader, self._kinesis_reads),
@@ -470,6 +474,56 @@ class LocalCloud:
             return self.apigateway.request(
                 method, path, query=query, headers=headers, body=body, api=api, stage=stage
             )
+
+    def http_api(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str | Sequence[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: str | bytes | None = None,
+        api: str | None = None,
+        stage: str | None = None,
+    ) -> HttpResponse:
+        """Send an HTTP request to a deployed API Gateway HTTP API (v2) stage.
+
+        See :mod:`lambda_blueprints.testing.apigatewayv2` for the routing, JWT
+        authorizers and Lambda payloads emulated.
+
+        Args:
+            method: The HTTP method.
+            path: The path after the stage (from the root for ``$default``), optionally
+                with ``?query``.
+            query: Query string parameters, each one value or several.
+            headers: Request headers; ``Cookie`` becomes the event's ``cookies``.
+            body: The request body.
+            api: The API's id, name or logical id; needed when several are deployed.
+            stage: The stage name; by default ``$default`` or the API's only stage.
+        """
+        with self._serve_lock:
+            return self.http_apis.request(
+                method, path, query=query, headers=headers, body=body, api=api, stage=stage
+            )
+
+    def serve_http_api(self, api: str | None = None, *, port: int = 0) -> LocalServer:
+        """Serve a deployed HTTP API over HTTP on ``127.0.0.1``, as its invoke URL would.
+
+        ``http://127.0.0.1:{port}/{path}`` answers as
+        ``https://{id}.execute-api.{region}.amazonaws.com/{path}``: a first segment naming
+        a stage goes to that stage, every other path to ``$default``.
+
+        Raises:
+            RuntimeError: The cloud is not entered.
+            ValueError: No API matches ``api``, or several do.
+        """
+        if self._mock is None:
+            raise RuntimeError("use the LocalCloud as a context manager: with LocalCloud() as c:")
+        root = self.http_apis.url_request(api)
+        self._servers = [server for server in self._servers if not server.closed]
+        server = LocalServer({}, port=port, lock=self._serve_lock, root=root)
+        self._servers.append(server)
+        return server
 
     def serve(self, api: str | None = None, *, port: int = 0) -> LocalServer:
         """Serve a deployed REST API over HTTP on ``127.0.0.1``, as its invoke URLs would.

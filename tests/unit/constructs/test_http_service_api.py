@@ -175,3 +175,46 @@ def test_invalid_api_props_fail_naming_the_prop(new_stack: NewStack) -> None:
             authorization=HttpApiAuthorization.iam(),
             throttling_rate_limit=0,
         )
+
+
+def test_a_signed_in_user_reaches_the_route_in_the_local_cloud(
+    new_stack: NewStack, tmp_path: Path
+) -> None:
+    import boto3
+
+    from lambda_blueprints.testing import LocalCloud
+
+    folder = tmp_path / "whoami"
+    folder.mkdir()
+    (folder / "routes.py").write_text(
+        "def main(event, context):\n"
+        "    claims = event['requestContext']['authorizer']['jwt']['claims']\n"
+        "    return {'user': claims['cognito:username'], 'id': event['pathParameters']['id']}\n"
+    )
+    stack = new_stack()
+    pool = cognito.UserPool(stack, "Users")
+    client = pool.add_client("Web", auth_flows=cognito.AuthFlow(user_password=True))
+    api = HttpServiceApi(stack, "Notes", authorization=HttpApiAuthorization.cognito(pool, [client]))
+    api.add_route("GET", "/notes/{id}", handler="routes.main", code=str(folder))
+
+    with LocalCloud() as cloud:
+        deployed = cloud.deploy(stack)
+        idp = boto3.client("cognito-idp")
+        pool_id, client_id = deployed.physical_id("Users"), deployed.physical_id("Users/Web")
+        idp.admin_create_user(UserPoolId=pool_id, Username="ana", MessageAction="SUPPRESS")
+        idp.admin_set_user_password(
+            UserPoolId=pool_id, Username="ana", Password="Survive-42-nights!", Permanent=True
+        )
+        tokens = idp.initiate_auth(
+            ClientId=client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "ana", "PASSWORD": "Survive-42-nights!"},
+        )["AuthenticationResult"]
+        answer = cloud.http_api(
+            "GET", "/notes/7", headers={"Authorization": f"Bearer {tokens['IdToken']}"}
+        )
+        refused = cloud.http_api("GET", "/notes/7")
+
+    assert answer.status == 200, answer.body
+    assert answer.json() == {"user": "ana", "id": "7"}
+    assert refused.status == 401
