@@ -587,3 +587,69 @@ def api_execution_logs(
     )
     rest_api.deployment_stage.node.add_dependency(group)
     return group
+
+
+def api_alarms(
+    scope: Construct,
+    api_name: str,
+    *,
+    client_errors: cloudwatch.Metric,
+    server_errors: cloudwatch.Metric,
+    latency: cloudwatch.Metric,
+    topic: sns.ITopic | None,
+) -> dict[str, cloudwatch.Alarm]:
+    """An API's alarms: 4XX above 5% of requests, any 5XX, p90 latency over 1 second.
+
+    Args:
+        scope: Where the alarms go (``ClientErrorsAlarm``, ``ServerErrorsAlarm``,
+            ``LatencyAlarm``).
+        api_name: The API's name in the alarm descriptions.
+        client_errors: The 4XX metric as an average (a share of requests, 5 minutes).
+        server_errors: The 5XX metric as a sum (1 minute).
+        latency: The p90 latency in milliseconds (5 minutes; 3 periods alarm).
+        topic: SNS topic for the notifications, or None.
+    """
+    above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+    at_least = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+    alarms: dict[str, cloudwatch.Alarm] = {}
+    for key, construct_id, description, metric, threshold, periods, operator in (
+        (
+            "client_errors",
+            "ClientErrorsAlarm",
+            f"More than 5% of the requests to {api_name} were answered 4XX.",
+            client_errors,
+            0.05,
+            1,
+            above,
+        ),
+        (
+            "server_errors",
+            "ServerErrorsAlarm",
+            f"{api_name} answered 5XX.",
+            server_errors,
+            1,
+            1,
+            at_least,
+        ),
+        (
+            "latency",
+            "LatencyAlarm",
+            f"The p90 latency of {api_name} is over 1 second.",
+            latency,
+            1000,
+            3,
+            above,
+        ),
+    ):
+        alarm = cloudwatch.Alarm(
+            scope,
+            construct_id,
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=periods,
+            comparison_operator=operator,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarms[key] = add_alarm_action(alarm, topic)
+    return alarms

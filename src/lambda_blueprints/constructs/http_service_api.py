@@ -369,50 +369,14 @@ class HttpServiceApi(Construct):
         return self.http_api.metric_count(period=period or Duration.minutes(1), statistic="Sum")
 
     def _alarms(self) -> dict[str, cloudwatch.Alarm]:
-        above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
-        at_least = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-        alarms: dict[str, cloudwatch.Alarm] = {}
-        for key, construct_id, description, metric, threshold, periods, operator in (
-            (
-                "client_errors",
-                "ClientErrorsAlarm",
-                f"More than 5% of the requests to {self.node.id} were answered 4XX.",
-                self.metric_client_errors(),
-                0.05,
-                1,
-                above,
-            ),
-            (
-                "server_errors",
-                "ServerErrorsAlarm",
-                f"{self.node.id} answered 5XX.",
-                self.metric_server_errors(),
-                1,
-                1,
-                at_least,
-            ),
-            (
-                "latency",
-                "LatencyAlarm",
-                f"The p90 latency of {self.node.id} is over 1 second.",
-                self.metric_latency(),
-                1000,
-                3,
-                above,
-            ),
-        ):
-            alarm = cloudwatch.Alarm(
-                self,
-                construct_id,
-                alarm_description=description,
-                metric=metric,
-                threshold=threshold,
-                evaluation_periods=periods,
-                comparison_operator=operator,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-            alarms[key] = _defaults.add_alarm_action(alarm, self._alarm_topic)
-        return alarms
+        return _defaults.api_alarms(
+            self,
+            self.node.id,
+            client_errors=self.metric_client_errors(),
+            server_errors=self.metric_server_errors(),
+            latency=self.metric_latency(),
+            topic=self._alarm_topic,
+        )
 
     @property
     def url(self) -> str:
