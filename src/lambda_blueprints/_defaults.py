@@ -26,6 +26,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct, IConstruct
 
 from lambda_blueprints import _code
@@ -653,3 +654,18 @@ def api_alarms(
         )
         alarms[key] = add_alarm_action(alarm, topic)
     return alarms
+
+
+def associate_web_acl(
+    scope: Construct, rest_api: apigateway.RestApi, web_acl_arn: str | None, reason: str
+) -> None:
+    """Put ``web_acl_arn`` in front of the API's stage, or acknowledge APIG3 with ``reason``."""
+    if web_acl_arn is not None:
+        wafv2.CfnWebACLAssociation(
+            scope,
+            "WebAclAssociation",
+            resource_arn=rest_api.deployment_stage.stage_arn,
+            web_acl_arn=web_acl_arn,
+        )
+    else:
+        acknowledge(rest_api, "AwsSolutions-APIG3", reason)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import jsii
 from aws_cdk import Duration, RemovalPolicy
@@ -24,7 +23,7 @@ from constructs import Construct
 from lambda_blueprints import _defaults
 from lambda_blueprints._validation import check_choice, check_int_range, check_types
 from lambda_blueprints.constructs.function import BlueprintFunction, check_function_options
-from lambda_blueprints.constructs.service_api import _path_parts, _route_id
+from lambda_blueprints.constructs.service_api import _path_parts, _route_function
 
 __all__ = ["HttpApiAuthorization", "HttpServiceApi"]
 
@@ -297,37 +296,29 @@ class HttpServiceApi(Construct):
                 fix="HTTP APIs stop waiting for an integration after 30 seconds.",
             )
         parts = _path_parts(path)
-        route_id = route_id or _route_id(method, parts)
-        if route_id in self.routes:
-            raise ValueError(
-                f"add_route({method!r}, {path!r}): the route id {route_id!r} is taken; give "
-                "route_id= to name this route."
-            )
-        options: dict[str, Any] = {
-            "memory_size": memory_size,
-            "log_retention": log_retention,
-            "log_level": log_level,
-            "layers": layers,
-            "architecture": architecture,
-        }
-        route = BlueprintFunction(
+        route_id, route, alias = _route_function(
             self,
-            route_id,
-            handler=handler,
-            code=code,
-            service_name=service_name or route_id,
-            description=f"{method.upper()} {path} of {self.node.id}",
-            environment=environment,
-            timeout=timeout or Duration.seconds(10),
+            self.routes,
+            method,
+            path,
+            parts,
+            route_id=route_id,
+            alias_name="live",
             encryption_key=self._encryption_key,
-            runtime_helpers=runtime_helpers,
-            reserved_concurrent_executions=reserved_concurrent_executions,
             alarm_topic=self._alarm_topic,
             alarms=self._alarms_enabled,
-            **{key: value for key, value in options.items() if value is not None},
-        )
-        alias = lambda_.Alias(
-            route, "Alias", alias_name="live", version=route.function.current_version
+            handler=handler,
+            code=code,
+            service_name=service_name,
+            environment=environment,
+            timeout=timeout,
+            runtime_helpers=runtime_helpers,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            memory_size=memory_size,
+            log_retention=log_retention,
+            log_level=log_level,
+            layers=layers,
+            architecture=architecture,
         )
         self.http_api.add_routes(
             path="/" + "/".join(parts),

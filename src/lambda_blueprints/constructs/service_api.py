@@ -17,7 +17,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from lambda_blueprints import _defaults
@@ -339,21 +338,14 @@ class ServiceApi(Construct):
         )
         self._authorizers: dict[tuple[str, ...], apigateway.IAuthorizer] = {}
         self._acknowledge_authorization(self.rest_api, self._authorization)
-        if web_acl_arn is not None:
-            wafv2.CfnWebACLAssociation(
-                self,
-                "WebAclAssociation",
-                resource_arn=self.rest_api.deployment_stage.stage_arn,
-                web_acl_arn=web_acl_arn,
-            )
-        else:
-            _defaults.acknowledge(
-                self.rest_api,
-                "AwsSolutions-APIG3",
-                "The stage is throttled and every method authenticates its callers unless "
-                "the API is public by an explicit choice; give web_acl_arn to put a WAF web "
-                "ACL in front as well.",
-            )
+        _defaults.associate_web_acl(
+            self,
+            self.rest_api,
+            web_acl_arn,
+            "The stage is throttled and every method authenticates its callers unless "
+            "the API is public by an explicit choice; give web_acl_arn to put a WAF web "
+            "ACL in front as well.",
+        )
         #: The usage plan and API key (with ``api_key=True``), else None.
         self.usage_plan: apigateway.UsagePlan | None = None
         self.api_key: apigateway.IApiKey | None = None
@@ -457,37 +449,29 @@ class ServiceApi(Construct):
                 fix="API Gateway stops waiting for an integration after 29 seconds.",
             )
         parts = _path_parts(path)
-        route_id = route_id or _route_id(method, parts)
-        if route_id in self.routes:
-            raise ValueError(
-                f"add_route({method!r}, {path!r}): the route id {route_id!r} is taken; give "
-                "route_id= to name this route."
-            )
-        options: dict[str, Any] = {
-            "memory_size": memory_size,
-            "log_retention": log_retention,
-            "log_level": log_level,
-            "layers": layers,
-            "architecture": architecture,
-        }
-        route = BlueprintFunction(
+        route_id, route, alias = _route_function(
             self,
-            route_id,
-            handler=handler,
-            code=code,
-            service_name=service_name or route_id,
-            description=f"{method.upper()} {path} of {self.node.id}",
-            environment=environment,
-            timeout=timeout or Duration.seconds(10),
+            self.routes,
+            method,
+            path,
+            parts,
+            route_id=route_id,
+            alias_name=self._stage_name,
             encryption_key=self._encryption_key,
-            runtime_helpers=runtime_helpers,
-            reserved_concurrent_executions=reserved_concurrent_executions,
             alarm_topic=self._alarm_topic,
             alarms=self._alarms_enabled,
-            **{key: value for key, value in options.items() if value is not None},
-        )
-        alias = lambda_.Alias(
-            route, "Alias", alias_name=self._stage_name, version=route.function.current_version
+            handler=handler,
+            code=code,
+            service_name=service_name,
+            environment=environment,
+            timeout=timeout,
+            runtime_helpers=runtime_helpers,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            memory_size=memory_size,
+            log_retention=log_retention,
+            log_level=log_level,
+            layers=layers,
+            architecture=architecture,
         )
         resource = self._resource(parts)
         lambda_integration = self._integration(alias, integration)
@@ -777,6 +761,62 @@ class ServiceApi(Construct):
     def execute_api_arn(self, method: str = "*", path: str = "/*") -> str:
         """The ``execute-api`` ARN of a method and path of the stage."""
         return self.rest_api.arn_for_execute_api(method, path, self._stage_name)
+
+
+def _route_function(
+    api: Construct,
+    routes: Mapping[str, BlueprintFunction],
+    method: str,
+    path: str,
+    parts: Sequence[str],
+    *,
+    route_id: str | None,
+    alias_name: str,
+    encryption_key: kms.IKey | None,
+    alarm_topic: sns.ITopic | None,
+    alarms: bool,
+    handler: str,
+    code: lambda_.Code | str | os.PathLike[str] | None,
+    service_name: str | None,
+    environment: Mapping[str, str] | None,
+    timeout: Duration | None,
+    runtime_helpers: bool | None,
+    reserved_concurrent_executions: int | None,
+    **options: Any,
+) -> tuple[str, BlueprintFunction, lambda_.Alias]:
+    """A route's own function under ``api`` and its alias: (route id, function, alias).
+
+    ``options`` are the function options the route was given (None for a default).
+
+    Raises:
+        ValueError: The route id is taken.
+    """
+    route_id = route_id or _route_id(method, parts)
+    if route_id in routes:
+        raise ValueError(
+            f"add_route({method!r}, {path!r}): the route id {route_id!r} is taken; give "
+            "route_id= to name this route."
+        )
+    route = BlueprintFunction(
+        api,
+        route_id,
+        handler=handler,
+        code=code,
+        service_name=service_name or route_id,
+        description=f"{method.upper()} {path} of {api.node.id}",
+        environment=environment,
+        timeout=timeout or Duration.seconds(10),
+        encryption_key=encryption_key,
+        runtime_helpers=runtime_helpers,
+        reserved_concurrent_executions=reserved_concurrent_executions,
+        alarm_topic=alarm_topic,
+        alarms=alarms,
+        **{key: value for key, value in options.items() if value is not None},
+    )
+    alias = lambda_.Alias(
+        route, "Alias", alias_name=alias_name, version=route.function.current_version
+    )
+    return route_id, route, alias
 
 
 def _path_parts(path: str) -> list[str]:

@@ -16,7 +16,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from lambda_blueprints import _defaults
@@ -716,20 +715,13 @@ class LeaderboardApi(Construct):
                 request_parameters={"method.request.path.raceId": True, **parameters},
                 request_validator=validator,
             )
-        if web_acl_arn is not None:
-            wafv2.CfnWebACLAssociation(
-                self,
-                "WebAclAssociation",
-                resource_arn=self.rest_api.deployment_stage.stage_arn,
-                web_acl_arn=web_acl_arn,
-            )
-        else:
-            _defaults.acknowledge(
-                self.rest_api,
-                "AwsSolutions-APIG3",
-                "Every method requires SigV4 (IAM) credentials and the stage is throttled; "
-                "give web_acl_arn to put a WAF web ACL in front as well.",
-            )
+        _defaults.associate_web_acl(
+            self,
+            self.rest_api,
+            web_acl_arn,
+            "Every method requires SigV4 (IAM) credentials and the stage is throttled; "
+            "give web_acl_arn to put a WAF web ACL in front as well.",
+        )
         _defaults.acknowledge(
             function,
             "Serverless-LambdaDLQ",

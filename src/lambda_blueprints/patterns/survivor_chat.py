@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack, Token
@@ -561,8 +562,6 @@ def _allow(function: BlueprintFunction, actions: list[str], resources: list[str]
 
 
 def _check_parameter_name(name: str) -> None:
-    import re
-
     if not re.fullmatch(r"/?[A-Za-z0-9_.\-/]{1,1011}", name) or "//" in name:
         raise ValueError(
             f"twilio_auth_token_parameter={name!r} is not an SSM parameter name: letters, "

@@ -70,9 +70,9 @@ import re
 import secrets
 import string
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from lambda_blueprints.testing import _json
@@ -136,6 +136,18 @@ class HttpResponse:
     body: str
     multi_value_headers: dict[str, list[str]] = field(default_factory=dict)
     content: bytes = b""
+
+    @classmethod
+    def of(cls, status: int, headers: Mapping[str, Sequence[str]], content: bytes) -> HttpResponse:
+        """A response from every value of every header and the body bytes."""
+        multi = {name: list(values) for name, values in headers.items()}
+        return cls(
+            status=status,
+            headers={name: ", ".join(values) for name, values in multi.items()},
+            body=content.decode("utf-8", errors="replace"),
+            multi_value_headers=multi,
+            content=content,
+        )
 
     def json(self) -> Any:
         """The body parsed as JSON."""
@@ -347,14 +359,7 @@ class ApiGateway:
         Raises:
             ValueError: No API matches, or several do.
         """
-        candidates = list(self.apis.values())
-        if api is not None:
-            candidates = [a for a in candidates if api in (a.id, a.name, a.logical_id)]
-        if len(candidates) != 1:
-            names = ", ".join(sorted(f"{a.name} ({a.id})" for a in self.apis.values()))
-            wanted = f"REST API {api!r}" if api is not None else "a single REST API"
-            raise ValueError(f"cannot pick {wanted} among: {names or 'none deployed'}")
-        return candidates[0]
+        return pick_api(self.apis.values(), api, "REST API")
 
     def request(
         self,
@@ -837,6 +842,30 @@ class _MappedRequest:
     authorizer: Mapping[str, Any] | None = None
 
 
+class _NamedApi(Protocol):
+    id: str
+    name: str
+    logical_id: str
+
+
+_A = TypeVar("_A", bound=_NamedApi)
+
+
+def pick_api(apis: Iterable[_A], api: str | None, kind: str) -> _A:
+    """The API of an id, name or logical id among ``apis``; the only one for None.
+
+    Raises:
+        ValueError: No API matches, or several do (the message names them all).
+    """
+    known = list(apis)
+    candidates = [a for a in known if api is None or api in (a.id, a.name, a.logical_id)]
+    if len(candidates) != 1:
+        names = ", ".join(sorted(f"{a.name} ({a.id})" for a in known))
+        wanted = f"{kind} {api!r}" if api is not None else f"a single {kind}"
+        raise ValueError(f"cannot pick {wanted} among: {names or 'none deployed'}")
+    return candidates[0]
+
+
 def _jwt_claims(token: str) -> dict[str, Any] | None:
     """The payload of a JWT (``Bearer`` prefix allowed), None when it is not one."""
     token = token.strip()
@@ -1057,16 +1086,9 @@ def _response(
     multi: Mapping[str, Sequence[str]],
     content: bytes,
 ) -> HttpResponse:
-    merged: dict[str, list[str]] = {name: [value] for name, value in headers.items()}
-    for name, values in multi.items():
-        merged[name] = list(values)
-    return HttpResponse(
-        status=status,
-        headers={name: ", ".join(values) for name, values in merged.items()},
-        body=content.decode("utf-8", errors="replace"),
-        multi_value_headers=merged,
-        content=content,
-    )
+    merged: dict[str, Sequence[str]] = {name: [value] for name, value in headers.items()}
+    merged.update(multi)
+    return HttpResponse.of(status, merged, content)
 
 
 def _static_headers(

@@ -48,8 +48,6 @@ import binascii
 import contextlib
 import json
 import re
-import secrets
-import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -58,9 +56,13 @@ from lambda_blueprints.testing._cloudformation import Deployment, Resource, depl
 from lambda_blueprints.testing.activity import Invocation, InvocationThrottled
 from lambda_blueprints.testing.apigateway import (
     HttpResponse,
+    _header,
     _jwt_claims,
     _merge_query,
+    _new_id,
     _proxy_result,
+    _truthy,
+    pick_api,
 )
 from lambda_blueprints.testing.events import api_gateway_http_event, api_gateway_rest_event
 
@@ -84,7 +86,6 @@ DEFAULT_HTTP_INTEGRATION_TIMEOUT_MS = 30_000
 _LAMBDA_URI = re.compile(
     r"^arn:[^:]+:apigateway:[^:]+:lambda:path/2015-03-31/functions/(.+)/invocations$"
 )
-_ID_CHARACTERS = string.ascii_lowercase + string.digits
 _TEXT_TYPES = re.compile(
     r"^(text/.*|application/(.*\+)?(json|xml|javascript|x-www-form-urlencoded))$"
 )
@@ -296,14 +297,7 @@ class HttpApis:
         Raises:
             ValueError: No API matches, or several do.
         """
-        candidates = list(self.apis.values())
-        if api is not None:
-            candidates = [a for a in candidates if api in (a.id, a.name, a.logical_id)]
-        if len(candidates) != 1:
-            names = ", ".join(sorted(f"{a.name} ({a.id})" for a in self.apis.values()))
-            wanted = f"HTTP API {api!r}" if api is not None else "a single HTTP API"
-            raise ValueError(f"cannot pick {wanted} among: {names or 'none deployed'}")
-        return candidates[0]
+        return pick_api(self.apis.values(), api, "HTTP API")
 
     def request(
         self,
@@ -709,14 +703,7 @@ def _decoded(
 
 
 def _response(status: int, headers: Mapping[str, Sequence[str]], content: bytes) -> HttpResponse:
-    merged = {name: list(values) for name, values in headers.items()}
-    return HttpResponse(
-        status=status,
-        headers={name: ", ".join(values) for name, values in merged.items()},
-        body=content.decode("utf-8", errors="replace"),
-        multi_value_headers=merged,
-        content=content,
-    )
+    return HttpResponse.of(status, headers, content)
 
 
 def _message(status: int, message: str) -> HttpResponse:
@@ -746,21 +733,6 @@ def _claim_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return value
-    return None
-
-
-def _truthy(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def _new_id(length: int) -> str:
-    return "".join(secrets.choice(_ID_CHARACTERS) for _ in range(length))
 
 
 @deploys(*APIGATEWAYV2_TYPES)

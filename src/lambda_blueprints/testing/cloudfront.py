@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lambda_blueprints.testing._cloudformation import Deployment, Resource, deploys
-from lambda_blueprints.testing.apigateway import HttpResponse
+from lambda_blueprints.testing.apigateway import HttpResponse, _response
 
 if TYPE_CHECKING:
     from lambda_blueprints.testing._core import ServiceContext
@@ -257,23 +257,6 @@ def _with_policy(response: HttpResponse, policy: Mapping[str, Any]) -> HttpRespo
     for custom in (policy.get("CustomHeadersConfig") or {}).get("Items") or ():
         put(str(custom["Header"]), str(custom["Value"]), bool(custom.get("Override")))
     return _response(response.status, {}, headers, response.content)
-
-
-def _response(
-    status: int,
-    headers: Mapping[str, str],
-    multi: Mapping[str, Sequence[str]],
-    content: bytes,
-) -> HttpResponse:
-    merged: dict[str, list[str]] = {name: [value] for name, value in headers.items()}
-    merged.update({name: list(values) for name, values in multi.items()})
-    return HttpResponse(
-        status=status,
-        headers={name: ", ".join(values) for name, values in merged.items()},
-        body=content.decode("utf-8", errors="replace"),
-        multi_value_headers=merged,
-        content=content,
-    )
 
 
 def _new_id(length: int, alphabet: str) -> str:

@@ -74,11 +74,4 @@ def answer_sign_in(
 
 def _reply(status: int, document: Mapping[str, Any]) -> HttpResponse:
     content = json.dumps(document, default=str).encode()
-    headers = {"Content-Type": _CONTENT_TYPE}
-    return HttpResponse(
-        status=status,
-        headers=headers,
-        body=content.decode(),
-        multi_value_headers={name: [value] for name, value in headers.items()},
-        content=content,
-    )
+    return HttpResponse.of(status, {"Content-Type": [_CONTENT_TYPE]}, content)
