@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import boto3
@@ -34,7 +35,7 @@ class World:
     queue_url: str
 
     def launch(self, tags: dict[str, str] | None = None, **kwargs: Any) -> str:
-        ec2 = boto3.client("ec2", region_name=REGION)
+        ec2 = client("ec2")
         spec: dict[str, Any] = {}
         if tags:
             spec["TagSpecifications"] = [
@@ -53,7 +54,7 @@ class World:
 
     def records(self, zone: str) -> set[tuple[str, str, str]]:
         """The zone's A, PTR and CNAME records: (name, type, value)."""
-        sets = boto3.client("route53").list_resource_record_sets(HostedZoneId=self.zones[zone])
+        sets = client("route53").list_resource_record_sets(HostedZoneId=self.zones[zone])
         return {
             (s["Name"], s["Type"], r["Value"])
             for s in sets["ResourceRecordSets"]
@@ -63,7 +64,7 @@ class World:
 
     def parked(self) -> list[dict[str, Any]]:
         messages = (
-            boto3.client("sqs")
+            client("sqs")
             .receive_message(
                 QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
             )
@@ -72,13 +73,22 @@ class World:
         return [json.loads(m["Body"]) for m in messages]
 
     def item(self, instance_id: str) -> dict[str, Any] | None:
-        table = boto3.resource("dynamodb").Table("instances")
+        table = _SESSION.resource("dynamodb").Table("instances")
         item: dict[str, Any] | None = table.get_item(Key={"instanceId": instance_id}).get("Item")
         return item
 
 
+_SESSION = boto3.Session(region_name=REGION)
+
+
+@cache
+def client(service: str) -> Any:
+    """One client per service for the whole module: moto serves whichever mock is on."""
+    return _SESSION.client(service)
+
+
 def _zone(name: str, vpc_id: str | None) -> str:
-    route53 = boto3.client("route53")
+    route53 = client("route53")
     kwargs: dict[str, Any] = {"Name": name, "CallerReference": name}
     if vpc_id:
         kwargs["VPC"] = {"VPCRegion": REGION, "VPCId": vpc_id}
@@ -89,7 +99,7 @@ def _zone(name: str, vpc_id: str | None) -> str:
 def make_vpc(
     *, hostnames: bool = True, support: bool = True, domain: str | None = PRIVATE
 ) -> tuple[str, str]:
-    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2 = client("ec2")
     vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": support})
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": hostnames})
@@ -107,7 +117,12 @@ def make_vpc(
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    # moto's catalogue of public AMIs is not needed to run an instance, and slow to load.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
+        # mock_aws starts each test without a default session; one shared session keeps
+        # botocore's parsed service models (EC2's takes a second to load) across tests.
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", _SESSION)
         vpc_id, subnet_id = make_vpc()
         zones = {
             PRIVATE: _zone(PRIVATE, vpc_id),
@@ -115,13 +130,13 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             PUBLIC: _zone(PUBLIC, None),
             OTHER: _zone(OTHER, vpc_id),
         }
-        boto3.client("dynamodb").create_table(
+        client("dynamodb").create_table(
             TableName="instances",
             KeySchema=[{"AttributeName": "instanceId", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "instanceId", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        url = boto3.client("sqs").create_queue(QueueName="ddns-failures")["QueueUrl"]
+        url = client("sqs").create_queue(QueueName="ddns-failures")["QueueUrl"]
         managed = [
             {"id": zones[name], "name": name, "private": name != PUBLIC}
             for name in (PRIVATE, REVERSE, PUBLIC, OTHER)
@@ -146,7 +161,7 @@ def send(instance_id: str, state: str, at: float, **kwargs: Any) -> dict[str, An
 
 
 def private_ip(instance_id: str) -> str:
-    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2 = client("ec2")
     found = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
     return str(found["PrivateIpAddress"])
 
@@ -224,7 +239,7 @@ def test_public_zone_gets_an_a_record_of_the_public_address_and_no_ptr(world: Wo
             {"DeviceIndex": 0, "SubnetId": world.subnet_id, "AssociatePublicIpAddress": True}
         ],
     )
-    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2 = client("ec2")
     found = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
     public, public_dns = found["PublicIpAddress"], found["PublicDnsName"]
     send(instance, "running", T0)
@@ -330,7 +345,7 @@ def test_a_record_someone_changed_is_left_alone(world: World) -> None:
     instance = world.launch()
     send(instance, "running", T0)
     ((host, _, _),) = expected_private(instance)[0]
-    boto3.client("route53").change_resource_record_sets(
+    client("route53").change_resource_record_sets(
         HostedZoneId=world.zones[PRIVATE],
         ChangeBatch={
             "Changes": [
@@ -368,7 +383,7 @@ def test_a_lost_record_is_restored_by_a_duplicate(world: World) -> None:
     instance = world.launch()
     send(instance, "running", T0)
     ((host, _, ip),) = expected_private(instance)[0]
-    boto3.client("route53").change_resource_record_sets(
+    client("route53").change_resource_record_sets(
         HostedZoneId=world.zones[PRIVATE],
         ChangeBatch={
             "Changes": [
@@ -438,7 +453,7 @@ def test_within_one_second_the_later_state_of_life_wins(
 
 def test_running_for_an_instance_ec2_says_stopped_writes_nothing(world: World) -> None:
     instance = world.launch()
-    boto3.client("ec2", region_name=REGION).stop_instances(InstanceIds=[instance])
+    client("ec2").stop_instances(InstanceIds=[instance])
     result = send(instance, "running", T0)
     assert result["outcome"] == "skipped"
     assert world.records(PRIVATE) == set() and world.item(instance) is None
@@ -455,7 +470,7 @@ def test_a_version_stored_meanwhile_by_another_invocation_wins(
         done = real(route53, target, managed)
         if not raced:  # a terminate applied while this running event was being written
             raced.append(True)
-            table = boto3.resource("dynamodb").Table("instances")
+            table = _SESSION.resource("dynamodb").Table("instances")
             item = table.get_item(Key={"instanceId": instance})["Item"]
             table.put_item(
                 Item={
@@ -525,7 +540,7 @@ def test_private_zones_are_associated_with_a_new_vpc_only_when_asked(
     vpc_id, subnet_id = make_vpc(domain=None)
     instance = world.launch({"ZONE": "corp.internal"}, SubnetId=subnet_id)
     send(instance, "running", T0)
-    route53 = boto3.client("route53")
+    route53 = client("route53")
     for zone in (PRIVATE, REVERSE):
         vpcs = {v["VPCId"] for v in route53.get_hosted_zone(Id=world.zones[zone])["VPCs"]}
         assert (vpc_id in vpcs) is associate
@@ -559,3 +574,60 @@ def test_pending_changes_nothing(world: World) -> None:
     instance = world.launch()
     assert send(instance, "pending", T0)["outcome"] == "skipped"
     assert world.item(instance) is None
+
+
+def test_a_restart_keeps_the_records_it_wants_again(world: World) -> None:
+    instance = world.launch()
+    send(instance, "running", T0)
+    send(instance, "stopped", T0 + 10)
+    send(instance, "running", T0 + 20)
+    a, ptr = expected_private(instance)
+    assert world.records(PRIVATE) == a and world.records(REVERSE) == ptr
+    item = world.item(instance)
+    assert item is not None and item["version"] == 3
+
+
+def test_records_in_a_zone_no_longer_managed_are_left_alone(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = world.launch({"ZONE": "lab.internal"})
+    send(instance, "running", T0)
+    managed = [z for z in json.loads(ddns.os.environ["HOSTED_ZONES"]) if z["name"] != OTHER]
+    monkeypatch.setenv("HOSTED_ZONES", json.dumps(managed))
+    send(instance, "stopped", T0 + 10)
+    assert world.records(OTHER) == expected_private(instance, OTHER)[0]
+    assert world.records(REVERSE) == set()
+
+
+def test_a_batch_refused_because_a_record_changed_meanwhile_is_planned_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = world.launch()
+    send(instance, "running", T0)
+    route53 = ddns.route53_client()
+    real = route53.change_resource_record_sets
+    refusals: list[str] = []
+
+    def racing(**kwargs: Any) -> Any:
+        if not refusals:
+            refusals.append(kwargs["HostedZoneId"])
+            # Someone deletes the record between the handler's read and its write.
+            change = kwargs["ChangeBatch"]["Changes"][0]
+            real(HostedZoneId=kwargs["HostedZoneId"], ChangeBatch={"Changes": [change]})
+            raise route53.exceptions.InvalidChangeBatch(
+                {
+                    "Error": {
+                        "Code": "InvalidChangeBatch",
+                        "Message": "[Tried to delete resource record set [name='x.', "
+                        "type='A'] but it was not found]",
+                    }
+                },
+                "ChangeResourceRecordSets",
+            )
+        return real(**kwargs)
+
+    monkeypatch.setattr(route53, "change_resource_record_sets", racing)
+    result = send(instance, "stopped", T0 + 10)
+    assert refusals and result["problems"] == []
+    assert world.records(PRIVATE) == set() and world.records(REVERSE) == set()
+    assert world.parked() == []

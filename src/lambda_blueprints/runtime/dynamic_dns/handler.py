@@ -337,10 +337,10 @@ def _next_version(
             cname_tag=settings.cname_tag,
             ttl=settings.ttl,
         )
-    wanted = {record.key for record in plan.records}
+    # What the new version wants again is never deleted: _zone_changes() skips it by key.
     retired: list[Record] = []
     for record in previous:
-        if record.key not in wanted and record not in retired:
+        if record not in retired:
             retired.append(record)
     retired = retired[-MAX_RETIRED:]
     version = 1 if current is None else current.version + 1
@@ -470,13 +470,11 @@ def converge(
     Raises:
         _RecordsChangedError: A batch was refused because a record changed after it was read.
     """
-    wanted = {record.key for record in target.records}
     zones: dict[str, tuple[list[Record], list[Record]]] = {}
     for record in target.records:
         zones.setdefault(record.zone_id, ([], []))[0].append(record)
     for record in target.retired:
-        if record.key not in wanted:
-            zones.setdefault(record.zone_id, ([], []))[1].append(record)
+        zones.setdefault(record.zone_id, ([], []))[1].append(record)
     done = Converged()
     for zone_id, (records, retired) in zones.items():
         if managed is not None and zone_id not in managed:
