@@ -387,6 +387,13 @@ def test_every_emulated_type_is_registered_by_exactly_one_service_module() -> No
         "AWS::Events::Rule": "eventbridge",
         "AWS::KinesisFirehose::DeliveryStream": "firehose",
         "AWS::IoT::TopicRule": "iot",
+        "AWS::EC2::VPC": "ec2",
+        "AWS::EC2::Subnet": "ec2",
+        "AWS::EC2::DHCPOptions": "ec2",
+        "AWS::EC2::VPCDHCPOptionsAssociation": "ec2",
+        "AWS::EC2::SecurityGroup": "ec2",
+        "AWS::Route53::HostedZone": "route53",
+        "AWS::Route53::RecordSet": "route53",
         **{
             f"AWS::ApiGateway::{kind}": "apigateway"
             for kind in (

@@ -12,6 +12,9 @@ rule action or a test writes through boto3 fails as AWS fails it:
   ``InvalidArgumentException``. A breach fails the whole request, ``PutRecords``
   included: its per-record ``ErrorCode`` carries throughput and internal failures only.
 * IoT Core ``Publish`` (``iot-data``): a payload over 128 KB is refused.
+* Route 53: change batches, record names, zones and VPC associations, as
+  :mod:`lambda_blueprints.testing.route53` lists (also usable alone, as its
+  ``strict_route53()``).
 
 The error codes are AWS's: ``ValidationException`` for a value outside the API's
 constraints (the message in the format of AWS's validation errors),
@@ -63,7 +66,7 @@ def set_kinesis_max_record_size(stream_arn: str, kib: int) -> None:
 
 def apply() -> Callable[[], None]:
     """Install the checks; return a function that restores moto's originals."""
-    restores = [_limit_kinesis(), _limit_iot_publish()]
+    restores = [_limit_kinesis(), _limit_iot_publish(), _strict_route53()]
 
     def restore() -> None:
         for undo in reversed(restores):
@@ -224,3 +227,12 @@ def _limit_iot_publish() -> Callable[[], None]:
         setattr(IoTDataPlaneBackend, "publish", saved)  # noqa: B010
 
     return restore
+
+
+# --------------------------------------------------------------------------- Route 53
+
+
+def _strict_route53() -> Callable[[], None]:
+    from lambda_blueprints.testing import route53
+
+    return route53.apply()

@@ -26,7 +26,9 @@ from lambda_blueprints.testing import (
     _moto_speedups,
     cognito,
     dynamodb,
+    ec2,
     kms,
+    route53,
     s3_deployment,
 )
 from lambda_blueprints.testing._cloudformation import (
@@ -59,7 +61,7 @@ from lambda_blueprints.testing.streams import StreamEventSourceMapping, run_mapp
 
 # Importing a service module registers the resource types it deploys; these have
 # nothing else the front needs.
-_SERVICE_MODULES = (cognito, dynamodb, kms, s3_deployment)
+_SERVICE_MODULES = (cognito, dynamodb, ec2, kms, route53, s3_deployment)
 #: Resource types the local cloud creates or runs (each registered by its service module).
 EMULATED_TYPES = frozenset(deployed_types())
 
@@ -185,6 +187,9 @@ class LocalCloud:
         self.cloudfront = Distributions(self._context, self.apigateway.request)
         #: SNS subscriptions of functions, delivered by :meth:`run_until_idle`.
         self.sns = SnsDeliveries(self._context, async_invocations=self._async_invocations)
+        self._ec2_states = ec2.InstanceStateChanges(
+            self.clock, client=lambda: self.client("ec2"), region=region, account=account_id
+        )
         # Servers of serve() still open, and the lock they answer requests under.
         self._servers: list[LocalServer] = []
         self._serve_lock = threading.Lock()
@@ -409,6 +414,14 @@ class LocalCloud:
         function's retry settings, SQS and SNS targets as messages.
         """
         return self.events.put_events(entries)
+
+    def ec2_state_changes(self) -> list[dict[str, Any]]:
+        """The EC2 state-change events since the last call, in order; not delivered.
+
+        Send them with :meth:`put_events`. See
+        :class:`~lambda_blueprints.testing.ec2.InstanceStateChanges`.
+        """
+        return self._ec2_states.collect()
 
     def iot_publish(
         self,

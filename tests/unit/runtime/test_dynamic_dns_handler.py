@@ -16,6 +16,7 @@ from moto import mock_aws
 from lambda_blueprints.runtime.dynamic_dns import handler as ddns
 from lambda_blueprints.testing import LambdaContext
 from lambda_blueprints.testing.events.eventbridge import ec2_state_change_event
+from lambda_blueprints.testing.route53 import strict_route53
 
 REGION = "us-east-1"
 PRIVATE = "corp.internal."
@@ -119,7 +120,8 @@ def make_vpc(
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     # moto's catalogue of public AMIs is not needed to run an instance, and slow to load.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-    with mock_aws():
+    # strict_route53: moto's Route 53 refuses the change batches Route 53 refuses.
+    with mock_aws(), strict_route53():
         # mock_aws starts each test without a default session; one shared session keeps
         # botocore's parsed service models (EC2's takes a second to load) across tests.
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", _SESSION)
