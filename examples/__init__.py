@@ -6,6 +6,7 @@ from aws_cdk import App, Stack
 
 from examples.alleycat import AlleycatStack
 from examples.database_trigger import DatabaseTriggerStack
+from examples.dynamic_dns import DynamicDnsStack
 from examples.shop import ShopStack
 from examples.streaming_analytics import StreamingAnalyticsStack
 from examples.survivor_chat import SurvivorChatStack
@@ -13,6 +14,7 @@ from examples.survivor_chat import SurvivorChatStack
 __all__ = [
     "AlleycatStack",
     "DatabaseTriggerStack",
+    "DynamicDnsStack",
     "ShopStack",
     "StreamingAnalyticsStack",
     "SurvivorChatStack",
@@ -53,5 +55,11 @@ def add_example_stacks(app: App) -> list[Stack]:
             "Alleycat",
             description="lambda-blueprints example: the Alleycat racing app - IoT ingestion, "
             "Kinesis fan-out, live leaderboards, final results and all-time bests.",
+        ),
+        DynamicDnsStack(
+            app,
+            "DynamicDns",
+            description="lambda-blueprints example: dynamic DNS for EC2 - instance state "
+            "changes keep A, PTR and CNAME records in Route 53 private zones.",
         ),
     ]

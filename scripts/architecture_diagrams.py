@@ -13,10 +13,10 @@ title=...)`` does the same for one template in-process.
 What is drawn:
 
 - **Nodes**: functions, tables, streams and their enhanced fan-out consumers, queues,
-  topics, buckets, delivery streams, EventBridge and IoT rules, APIs (their stages,
-  deployments, methods and resources are folded into them), KMS keys and layers, each
-  with its AWS icon from the ``diagrams`` package. All the alarms of one construct are one
-  node, "N alarms". Roles, policies, log groups, permissions, metadata and custom
+  topics, buckets, delivery streams, EventBridge and IoT rules, hosted zones, VPCs, APIs
+  (their stages, deployments, methods and resources are folded into them), KMS keys and
+  layers, each with its AWS icon from the ``diagrams`` package. All the alarms of one
+  construct are one node, "N alarms". Roles, policies, log groups, permissions, metadata and custom
   resources (with their provider functions) are left out; event source mappings,
   subscriptions, targets and destinations become edges.
 - **Clusters**: the construct tree (``aws:cdk:path``, without the stack's own name and a
@@ -25,7 +25,8 @@ What is drawn:
   sources, destinations and transforms, subscriptions, API integrations, notifications),
   dashed for failure paths (on-failure destinations, dead-letter queues, error actions),
   dotted for IAM grants from a function to a data store ("read", "write", "read/write"),
-  light dotted for encryption keys, access logs, layers and alarm actions.
+  light dotted for encryption keys, access logs, layers, alarm actions and the VPCs of
+  private hosted zones.
 
 The SVG needs no other file: every icon is embedded once as a ``data:image/png;base64,``
 URI (a ``<symbol>`` that each node uses), and the same template always gives the
@@ -74,13 +75,25 @@ NODE_TYPES: dict[str, tuple[str, str]] = {
     "AWS::ApiGatewayV2::Api": ("api", "network/api-gateway.png"),
     "AWS::KMS::Key": ("key", "security/key-management-service.png"),
     "AWS::Lambda::LayerVersion": ("layer", "compute/lambda-function.png"),
+    "AWS::Route53::HostedZone": ("hosted-zone", "network/route-53-hosted-zone.png"),
+    "AWS::EC2::VPC": ("vpc", "network/vpc.png"),
 }
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
 ALARMS_ICON = "management/cloudwatch-alarm.png"
 
 #: What a grant may point at: the data stores (and APIs) of the picture.
 STORE_KINDS = frozenset(
-    {"table", "stream", "consumer", "queue", "topic", "bucket", "delivery-stream", "api"}
+    {
+        "table",
+        "stream",
+        "consumer",
+        "queue",
+        "topic",
+        "bucket",
+        "delivery-stream",
+        "api",
+        "hosted-zone",
+    }
 )
 
 #: Hidden resources that stand for a drawn one: type -> the property naming it.
@@ -108,7 +121,7 @@ EDGE_STYLES: dict[str, str] = {
 _CLUSTER_FILLS = ("#f3f5f8", "#e9edf2", "#dfe5ec")
 _LEGEND = (
     "solid: events and data \u00b7 dashed: failures \u00b7 dotted: IAM grants "
-    "\u00b7 light: keys, logs, layers, alarm actions"
+    "\u00b7 light: keys, logs, layers, alarm actions, zone VPCs"
 )
 
 _PLUMBING_SEGMENT = re.compile(r"^Custom::|[0-9a-f]{32}$")
@@ -139,6 +152,9 @@ _WRITE_ACTIONS = (
     "create",
     "restore",
     "write",
+    # Route 53: ChangeResourceRecordSets, AssociateVPCWithHostedZone.
+    "change",
+    "associate",
 )
 #: Taking a message off a queue is part of reading it.
 _CONSUME_ACTIONS = frozenset({"sqs:deletemessage", "sqs:deletemessagebatch"})
@@ -637,6 +653,10 @@ class _Builder:
             for entry in _items(_dig(configuration, key)):
                 self.edge(bucket, self.node_id(_dig(entry, arn)), "events")
 
+    def _hosted_zone(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        for association in _items(properties.get("VPCs")):
+            self.edge(logical_id, self.node_id(_dig(association, "VPCId")), "private to", "aux")
+
     def _alarm(self, logical_id: str, properties: Mapping[str, Any]) -> None:
         actions = [properties.get(k) for k in ("AlarmActions", "OKActions")]
         for topic in self.node_ids(actions):
@@ -710,6 +730,7 @@ _HANDLERS = {
     "AWS::ApiGatewayV2::Integration": _Builder._http_api_integration,
     "AWS::S3::Bucket": _Builder._bucket,
     "Custom::S3BucketNotifications": _Builder._bucket_notifications,
+    "AWS::Route53::HostedZone": _Builder._hosted_zone,
     ALARM_TYPE: _Builder._alarm,
 }
 

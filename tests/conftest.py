@@ -30,6 +30,8 @@ CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["conte
 # blocks every socket.
 
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+# A function's CurrentVersion logical id ends in a hash of its code, as asset hashes do.
+_VERSION_HASH = re.compile(r"(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}")
 
 
 @pytest.fixture(autouse=True)
@@ -110,8 +112,9 @@ def cfn_lint_template(template: dict[str, Any], tmp_path: Path) -> list[str]:
 
 
 def normalize_template(template: dict[str, Any]) -> dict[str, Any]:
-    """Replace asset hashes, which change with any handler edit, by a placeholder."""
-    return json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True)))
+    """Replace asset and version hashes, which change with any handler edit, by placeholders."""
+    text = _ASSET_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True))
+    return json.loads(_VERSION_HASH.sub(r"\1<code-hash>", text))
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ _EXPORTS = {
     "ApiAuthorization": "lambda_blueprints.constructs.service_api",
     "BlueprintFunction": "lambda_blueprints.constructs.function",
     "ConsumerOptions": "lambda_blueprints.constructs.kinesis_fan_out",
+    "Ec2DynamicDns": "lambda_blueprints.constructs.ec2_dynamic_dns",
     "FirehoseArchive": "lambda_blueprints.constructs.firehose_archive",
     "HttpApiAuthorization": "lambda_blueprints.constructs.http_service_api",
     "HttpServiceApi": "lambda_blueprints.constructs.http_service_api",
@@ -40,6 +41,7 @@ __all__ = [
     "ApiAuthorization",
     "BlueprintFunction",
     "ConsumerOptions",
+    "Ec2DynamicDns",
     "FirehoseArchive",
     "HttpApiAuthorization",
     "HttpServiceApi",
@@ -60,6 +62,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from lambda_blueprints.constructs.alarm_topic import AlarmTopic
+    from lambda_blueprints.constructs.ec2_dynamic_dns import Ec2DynamicDns
     from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
     from lambda_blueprints.constructs.function import BlueprintFunction
     from lambda_blueprints.constructs.http_service_api import (

@@ -479,3 +479,21 @@ def test_the_alleycat_api_invokes_its_function(
         for n in drawing.nodes
         if n in template["Resources"]
     )
+
+
+def test_the_dynamic_dns_function_writes_its_zones_which_are_private_to_the_vpc(
+    examples: dict[str, tuple[dict[str, Any], Drawing, float]],
+) -> None:
+    template, drawing, seconds = examples["DynamicDns"]
+    function = one(template, "AWS::Lambda::Function", "/Dns/")
+    rule = one(template, "AWS::Events::Rule")
+    vpc = one(template, "AWS::EC2::VPC")
+    zones = logical_ids(template, "AWS::Route53::HostedZone")
+    assert len(zones) == 2
+    assert drawing.edge(rule, function) == DrawnEdge(rule, function, "invoke", "flow")
+    dead_letters = one(template, "AWS::SQS::Queue", "/DeadLetterQueue/")
+    assert drawing.edge(rule, dead_letters).style == "failure"
+    for zone in zones:
+        assert drawing.edge(function, zone) == DrawnEdge(function, zone, "read/write", "grant")
+        assert drawing.edge(zone, vpc) == DrawnEdge(zone, vpc, "private to", "aux")
+    assert seconds < 5, f"drawing DynamicDns took {seconds:.1f} s"

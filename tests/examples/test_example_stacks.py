@@ -39,7 +39,14 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 def test_every_example_stack_is_synthesized(synthesized: Synthesized) -> None:
     names = {s.stack_name for s in synthesized.stacks}
-    assert names == {"Alleycat", "DatabaseTrigger", "Shop", "StreamingAnalytics", "SurvivorChat"}
+    assert names == {
+        "Alleycat",
+        "DatabaseTrigger",
+        "DynamicDns",
+        "Shop",
+        "StreamingAnalytics",
+        "SurvivorChat",
+    }
     assert {a.stack_name for a in synthesized.assembly.stacks} == names
 
 
@@ -149,3 +156,48 @@ def test_database_trigger_wires_the_users_table_to_its_audit_trail(
     )
     template.has_output("FailureQueueUrl", {})
     template.has_output("AuditTableName", {})
+
+
+def test_dynamic_dns_names_the_instances_of_its_vpc_in_the_zones_of_its_dhcp_domain(
+    synthesized: Synthesized,
+) -> None:
+    (stack,) = [s for s in synthesized.stacks if s.stack_name == "DynamicDns"]
+    raw = synthesized.template(stack)
+    template = Template.from_json(raw)
+
+    template.resource_count_is("AWS::EC2::VPC", 1)
+    template.resource_count_is("AWS::EC2::NatGateway", 0)
+    template.resource_count_is("AWS::EC2::InternetGateway", 0)
+    template.resource_count_is("AWS::EC2::FlowLog", 1)
+    template.resource_count_is("AWS::Route53::HostedZone", 2)
+    template.resource_count_is("AWS::Events::Rule", 1)
+    template.resource_count_is("AWS::DynamoDB::Table", 1)
+    template.resource_count_is("AWS::SQS::Queue", 2)
+    template.resource_count_is("AWS::CloudWatch::Alarm", 5)
+    template.has_resource_properties(
+        "AWS::EC2::VPC",
+        {"CidrBlock": "10.20.0.0/16", "EnableDnsHostnames": True, "EnableDnsSupport": True},
+    )
+    template.has_resource_properties(
+        "AWS::EC2::DHCPOptions",
+        {"DomainName": "corp.internal", "DomainNameServers": ["AmazonProvidedDNS"]},
+    )
+    vpc = next(k for k, r in raw["Resources"].items() if r["Type"] == "AWS::EC2::VPC")
+    dhcp = next(k for k, r in raw["Resources"].items() if r["Type"] == "AWS::EC2::DHCPOptions")
+    template.has_resource_properties(
+        "AWS::EC2::VPCDHCPOptionsAssociation",
+        {"VpcId": {"Ref": vpc}, "DhcpOptionsId": {"Ref": dhcp}},
+    )
+    zones = {
+        r["Properties"]["Name"]: r["Properties"]
+        for r in raw["Resources"].values()
+        if r["Type"] == "AWS::Route53::HostedZone"
+    }
+    assert sorted(zones) == ["20.10.in-addr.arpa.", "corp.internal."]
+    for zone in zones.values():
+        assert [v["VPCId"] for v in zone["VPCs"]] == [{"Ref": vpc}]
+    subnets = [r for r in raw["Resources"].values() if r["Type"] == "AWS::EC2::Subnet"]
+    assert len(subnets) == 2
+    assert not any(s["Properties"].get("MapPublicIpOnLaunch") for s in subnets)
+    for output in ("PrivateZoneId", "ReverseZoneId", "DeadLetterQueueUrl", "FailureQueueUrl"):
+        template.has_output(output, {})

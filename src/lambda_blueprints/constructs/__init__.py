@@ -1,6 +1,7 @@
 """Single-concern building blocks: one public construct per module."""
 
 from lambda_blueprints.constructs.alarm_topic import AlarmTopic
+from lambda_blueprints.constructs.ec2_dynamic_dns import Ec2DynamicDns
 from lambda_blueprints.constructs.firehose_archive import FirehoseArchive
 from lambda_blueprints.constructs.function import BlueprintFunction
 from lambda_blueprints.constructs.http_service_api import HttpApiAuthorization, HttpServiceApi
@@ -25,6 +26,7 @@ __all__ = [
     "ApiAuthorization",
     "BlueprintFunction",
     "ConsumerOptions",
+    "Ec2DynamicDns",
     "FirehoseArchive",
     "HttpApiAuthorization",
     "HttpServiceApi",

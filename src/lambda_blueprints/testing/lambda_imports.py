@@ -219,8 +219,11 @@ def import_in_lambda(assembly_dir: str | Path, stack_name: str) -> dict[str, str
     environment. Use it in your tests after ``cdk synth`` (or ``app.synth()``): every
     value of ``import_in_lambda("cdk.out", "Shop")`` should be None.
 
+    Functions of other runtimes (CDK's own Node.js providers, say) are not Python code and
+    are left out.
+
     Returns:
-        Per function logical id: None when its handler imports, else the error.
+        Per Python function's logical id: None when its handler imports, else the error.
     """
     root = Path(assembly_dir).resolve()
     template = json.loads((root / f"{stack_name}.template.json").read_text())
@@ -239,6 +242,8 @@ def import_in_lambda(assembly_dir: str | Path, stack_name: str) -> dict[str, str
             if resource.get("Type") != "AWS::Lambda::Function":
                 continue
             props = resource.get("Properties", {})
+            if not str(props.get("Runtime", "python")).startswith("python"):
+                continue
             code = props.get("Code", {})
             if "ZipFile" in code:
                 inline = Path(scratch) / logical_id
