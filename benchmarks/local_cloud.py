@@ -222,6 +222,7 @@ def main() -> None:
     handler_ms, bare_ms = audit_handler_batch_ms()
     own_ms = audit_handler_own_ms()
     handler_import = import_ms("import lambda_blueprints.runtime.audit_trail.handler")
+    ddns_import = import_ms("import lambda_blueprints.runtime.dynamic_dns.handler")
     boto3_import = import_ms("import boto3")
     cdk_import = import_ms("import aws_cdk")
     package_import = import_ms("import aws_cdk, lambda_blueprints")
@@ -241,6 +242,10 @@ def main() -> None:
     print(f"| audit handler's own work, 1,000 records (no-op client) | {own_ms:,.1f} | ms |")
     print(
         f"| import audit handler (cold interpreter, boto3 included) | {handler_import:,.0f} | ms |"
+    )
+    print(
+        "| import dynamic DNS handler (cold interpreter, boto3 included) "
+        f"| {ddns_import:,.0f} | ms |"
     )
     print(f"| import boto3 alone (preloaded in Lambda's runtime) | {boto3_import:,.0f} | ms |")
     print(f"| import aws_cdk | {cdk_import:,.0f} | ms |")

@@ -29,7 +29,11 @@ from lambda_blueprints._validation import (
     check_int_range,
     check_types,
 )
-from lambda_blueprints.constructs.function import BlueprintFunction, check_function_options
+from lambda_blueprints.constructs.function import (
+    BlueprintFunction,
+    check_function_options,
+    invoked_asynchronously,
+)
 
 __all__ = ["Ec2DynamicDns"]
 
@@ -374,7 +378,6 @@ class Ec2DynamicDns(Construct):
         stack = Stack.of(self)
         env = {
             "TABLE_NAME": self.table.table_name,
-            "FAILURE_QUEUE_URL": self.failure_queue.queue_url,
             "HOSTED_ZONES": stack.to_json_string(
                 [
                     {"id": zone.hosted_zone_id, "name": f"{name}.", "private": private}
@@ -396,33 +399,27 @@ class Ec2DynamicDns(Construct):
             "architecture": architecture,
         }
         #: The function (a :class:`BlueprintFunction`).
-        self.blueprint = BlueprintFunction(
+        self.blueprint: BlueprintFunction = invoked_asynchronously(
             self,
-            "Function",
+            failure_queue=self.failure_queue,
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+            environment=env,
+            options=options,
             handler=handler,
             code=code,
             service_name=service_name or construct_id,
             description=f"Keeps the DNS records of EC2 instances for {self.node.path}",
-            environment=env,
             timeout=timeout,
             encryption_key=encryption_key,
             runtime_helpers=runtime_helpers,
             reserved_concurrent_executions=reserved_concurrent_executions,
             alarm_topic=alarm_topic,
             alarms=alarms,
-            **{name: value for name, value in options.items() if value is not None},
         )
         function = self.blueprint.function
         #: The Lambda function.
         self.function: lambda_.Function = function
-        lambda_.EventInvokeConfig(
-            self,
-            "AsyncInvokeConfig",
-            function=function,
-            retry_attempts=retry_attempts,
-            max_event_age=max_event_age,
-            on_failure=_defaults.QueueOnFailure(self.failure_queue),
-        )
         # The destination's grant (sqs:SendMessage, the key's GenerateDataKey and Decrypt)
         # also lets the code park an event itself.
         self._grant(managed, associate_vpcs=associate_vpcs)

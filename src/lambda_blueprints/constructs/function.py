@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -245,3 +246,40 @@ def check_function_options(
         )
     if log_level is not None:
         check_choice("log_level", log_level, _LOG_LEVELS)
+
+
+def invoked_asynchronously(
+    scope: Construct,
+    *,
+    failure_queue: sqs.IQueue,
+    retry_attempts: int,
+    max_event_age: Duration,
+    environment: Mapping[str, str],
+    options: Mapping[str, Any],
+    **props: Any,
+) -> BlueprintFunction:
+    """The ``Function`` of ``scope``, invoked asynchronously, failing into ``failure_queue``.
+
+    Lambda retries a failed invocation ``retry_attempts`` times while it is younger than
+    ``max_event_age``, then sends it with the error to ``failure_queue`` (the on-failure
+    destination), whose URL the code finds in ``FAILURE_QUEUE_URL`` to park what it can
+    never process. The destination's grant (``sqs:SendMessage``, and the queue key's
+    ``kms:GenerateDataKey`` and ``kms:Decrypt``) serves the code too. ``options`` are
+    BlueprintFunction props that keep its defaults when None; ``props`` are passed as given.
+    """
+    blueprint = BlueprintFunction(
+        scope,
+        "Function",
+        environment={"FAILURE_QUEUE_URL": failure_queue.queue_url, **environment},
+        **{name: value for name, value in options.items() if value is not None},
+        **props,
+    )
+    lambda_.EventInvokeConfig(
+        scope,
+        "AsyncInvokeConfig",
+        function=blueprint.function,
+        retry_attempts=retry_attempts,
+        max_event_age=max_event_age,
+        on_failure=_defaults.QueueOnFailure(failure_queue),
+    )
+    return blueprint

@@ -24,7 +24,11 @@ from lambda_blueprints._validation import (
     check_int_range,
     check_types,
 )
-from lambda_blueprints.constructs.function import BlueprintFunction, check_function_options
+from lambda_blueprints.constructs.function import (
+    BlueprintFunction,
+    check_function_options,
+    invoked_asynchronously,
+)
 
 __all__ = ["SnsTriggeredFunction"]
 
@@ -198,37 +202,27 @@ class SnsTriggeredFunction(Construct):
             "layers": layers,
             "architecture": architecture,
         }
-        env = {"FAILURE_QUEUE_URL": self.failure_queue.queue_url}
-        env.update(environment or {})
         #: The function (a :class:`BlueprintFunction`).
-        self.blueprint = BlueprintFunction(
+        self.blueprint: BlueprintFunction = invoked_asynchronously(
             self,
-            "Function",
+            failure_queue=self.failure_queue,
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age or Duration.hours(6),
+            environment=environment or {},
+            options=options,
             handler=handler,
             code=code,
             service_name=service_name or construct_id,
             description=f"Invoked by each message of the topic of {self.node.path}",
-            environment=env,
             encryption_key=encryption_key,
             runtime_helpers=runtime_helpers,
             reserved_concurrent_executions=reserved_concurrent_executions,
             alarm_topic=alarm_topic,
             alarms=alarms,
-            **{name: value for name, value in options.items() if value is not None},
         )
         function = self.blueprint.function
         #: The Lambda function.
         self.function: lambda_.Function = function
-        lambda_.EventInvokeConfig(
-            self,
-            "AsyncInvokeConfig",
-            function=function,
-            retry_attempts=retry_attempts,
-            max_event_age=max_event_age or Duration.hours(6),
-            on_failure=_defaults.QueueOnFailure(self.failure_queue),
-        )
-        # The destination's grant (sqs:SendMessage, and the key's kms:GenerateDataKey and
-        # kms:Decrypt) also lets the code park a record itself.
         #: The subscription.
         self.subscription = sns.Subscription(
             self,

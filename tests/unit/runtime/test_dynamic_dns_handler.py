@@ -17,6 +17,7 @@ from lambda_blueprints.runtime.dynamic_dns import handler as ddns
 from lambda_blueprints.testing import LambdaContext
 from lambda_blueprints.testing.events.eventbridge import ec2_state_change_event
 from lambda_blueprints.testing.route53 import strict_route53
+from tests.conftest import require_conformance
 
 REGION = "us-east-1"
 PRIVATE = "corp.internal."
@@ -633,3 +634,21 @@ def test_a_batch_refused_because_a_record_changed_meanwhile_is_planned_again(
     assert refusals and result["problems"] == []
     assert world.records(PRIVATE) == set() and world.records(REVERSE) == set()
     assert world.parked() == []
+
+
+def test_a_recorded_eventbridge_event_is_read_by_its_envelope(world: World) -> None:
+    sample = require_conformance("events") / "powertools-eventBridgeEvent.json"
+    event = json.loads(sample.read_text())
+    # The recorded sample spells the instance id `instance_id`; EC2 sends `instance-id`, as
+    # AWS documents the event. The sample is parked, not dropped...
+    result = ddns.lambda_handler(event, LambdaContext(function_name="ddns"))
+    assert result["outcome"] == "parked"
+    [parked] = world.parked()
+    assert parked["reason"] == "MALFORMED_EVENT" and "instance-id" in parked["detail"]
+    # ...and with EC2's spelling its envelope (a replay, from another region) is applied.
+    detail = {"instance-id": event["detail"]["instance_id"], "state": event["detail"]["state"]}
+    result = ddns.lambda_handler({**event, "detail": detail}, LambdaContext(function_name="ddns"))
+    assert result["outcome"] == "applied"
+    item = world.item("i-1234567890abcdef0")
+    assert item is not None and item["state"] == "terminated"
+    assert item["eventTime"] == "2017-12-22T18:43:48+00:00"
