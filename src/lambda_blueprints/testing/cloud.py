@@ -112,8 +112,8 @@ class LocalCloud:
         self.clock = clock or Clock()
         #: Everything delivered: invocations, checkpoints, failure records.
         self.log = ActivityLog()
-        #: Faults to inject into invocations.
-        self.faults = Faults()
+        #: Faults to inject into invocations; a function may be named any way it is found.
+        self.faults = Faults(resolve=lambda name: self._lambda.function(name).name)
         #: Functions by physical name.
         self.functions: dict[str, LocalFunction] = {}
         self._stacks: dict[str, DeployedStack] = {}

@@ -5,6 +5,10 @@ DynamoDB and Kinesis streams get a
 :class:`~lambda_blueprints.testing.sqs.SqsEventSourceMapping`
 (:func:`~lambda_blueprints.testing.sqs.deploy_queue_mapping`). Mappings are kept in
 :class:`StreamMappings` and :class:`~lambda_blueprints.testing.sqs.QueueMappings`.
+
+Kafka mappings (Amazon MSK, self-managed Kafka) get a placeholder listed in
+``LocalCloud.skipped``: the local cloud runs no Kafka, and a stack that has one still
+deploys so that its other resources can be tested.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ class StreamMappings(dict[str, StreamEventSourceMapping]):
 def _event_source_mapping(
     stack: Deployment, kind: str, logical_id: str, props: Mapping[str, Any]
 ) -> Resource:
+    if _is_kafka(props):
+        stack.skipped.append((stack.stack_name, logical_id, kind))
+        return Resource(logical_id, kind, "", f"{logical_id}-local", emulated=False)
     function = stack.context.function(str(props["FunctionName"]))
     source_arn = str(props["EventSourceArn"])
     # UNSPECIFIED: an enhanced fan-out mapping delivers the same records as a polling
@@ -91,3 +98,10 @@ def _event_source_mapping(
     )
     stack.service(StreamMappings)[mapping_id] = mapping
     return Resource(logical_id, "AWS::Lambda::EventSourceMapping", "", mapping_id)
+
+
+def _is_kafka(props: Mapping[str, Any]) -> bool:
+    """Whether a mapping reads Kafka: an MSK cluster ARN, or self-managed brokers (no ARN)."""
+    if "SelfManagedEventSource" in props:
+        return True
+    return str(props.get("EventSourceArn", "")).split(":")[2:3] == ["kafka"]

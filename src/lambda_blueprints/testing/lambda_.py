@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +45,7 @@ from lambda_blueprints.testing.lambda_imports import (
     ImportScope,
     LambdaImportError,
     guarded,
+    top_level_names,
 )
 
 
@@ -62,6 +63,8 @@ class LocalFunction:
     role_arn: str
     #: What the function can import in Lambda (None: anything, the guard is off).
     import_scope: ImportScope | None = None
+    #: The ``python/`` folders of its layers (those of the stack), in the function's order.
+    layer_dirs: tuple[Path, ...] = ()
     _entry: Callable[[dict[str, Any], Any], Any] | None = None
     _own_names: frozenset[str] = frozenset()
     _own_modules: dict[str, ModuleType] = field(default_factory=dict)
@@ -69,7 +72,9 @@ class LocalFunction:
     def load(self) -> Callable[[dict[str, Any], Any], Any]:
         """Import the handler (once), in the function's own module namespace."""
         if self._entry is None:
-            self._own_names = _asset_only_modules(self.code_dir)
+            self._own_names = _asset_only_modules(self.code_dir) | _layer_only_modules(
+                self.layer_dirs
+            )
             with self.isolated(), guarded(self.import_scope):
                 try:
                     self._entry = _load_handler(self.handler, self.code_dir, self.name)
@@ -82,25 +87,33 @@ class LocalFunction:
 
     @contextmanager
     def isolated(self) -> Iterator[None]:
-        """Give the function its own copies of the modules only its asset provides.
+        """Give the function its own copies of the modules only its asset and layers provide.
 
         In Lambda every function runs in its own process. Here they share one, so modules
-        that exist only in a function's asset (``import helpers`` next to the handler) are
-        swapped in for its invocations and out afterwards: two functions never see each
-        other's module state. Modules that your environment also provides (boto3,
+        that exist only in a function's asset or layers (``import helpers`` next to the
+        handler) are swapped in for its invocations and out afterwards: two functions never
+        see each other's module state. Modules that your environment also provides (boto3,
         Powertools, the library's runtime) are imported once and shared; which of them a
         function may import at all is the import guard's decision (:attr:`import_scope`).
+
+        While they are swapped in, the asset and then the layers' ``python/`` folders lead
+        ``sys.path``, as ``/var/task`` and ``/opt/python`` do in Lambda. Lambda extracts
+        every layer into ``/opt``, a later layer overwriting an earlier one's files, so the
+        last layer comes first.
         """
-        if not self._own_names or self.code_dir is None:
+        if not self._own_names:
             yield
             return
         others = {k: sys.modules.pop(k) for k in list(sys.modules) if _top(k) in self._own_names}
         sys.modules.update(self._own_modules)
-        sys.path.insert(0, str(self.code_dir))
+        folders = [self.code_dir] if self.code_dir is not None else []
+        search = [str(d) for d in (*folders, *reversed(self.layer_dirs))]
+        sys.path[:0] = search
         try:
             yield
         finally:
-            sys.path.remove(str(self.code_dir))
+            for entry in search:
+                sys.path.remove(entry)
             self._own_modules = {
                 k: sys.modules.pop(k) for k in list(sys.modules) if _top(k) in self._own_names
             }
@@ -117,10 +130,16 @@ class _Fault:
 
 
 class Faults:
-    """Faults to inject into invocations: failures, throttles, duplicates, corrupt events."""
+    """Faults to inject into invocations: failures, throttles, duplicates, corrupt events.
 
-    def __init__(self) -> None:
+    Args:
+        resolve: The physical name of a function named any other way (logical id, construct
+            path, ARN); KeyError when no such function is deployed.
+    """
+
+    def __init__(self, resolve: Callable[[str], str] | None = None) -> None:
         self._faults: dict[str, _Fault] = {}
+        self._resolve = resolve
 
     def inject(
         self,
@@ -134,14 +153,25 @@ class Faults:
         """Make the next invocations of a function misbehave.
 
         Args:
-            function_name: The function (physical name or logical id).
+            function_name: The function: physical name, ARN, logical id or construct path
+                (as ``DeployedStack.physical_id`` takes it), of a deployed function.
             fail: This many invocations fail with a function error before the handler runs.
             throttle: This many invocations are throttled (never reach the function).
             duplicate: This many successful invocations are delivered twice (at-least-once
                 delivery); the second delivery's result counts.
             mutate: Rewrites every event before the handler sees it (poison records).
         """
-        self._faults[function_name] = _Fault(fail, throttle, duplicate, mutate)
+        self._faults[self._physical_name(function_name)] = _Fault(fail, throttle, duplicate, mutate)
+
+    def _physical_name(self, function_name: str) -> str:
+        # Mappings, rules and APIs invoke functions by physical name: a fault is kept under
+        # it, so that it reaches them however the test named the function.
+        if self._resolve is None:
+            return function_name
+        try:
+            return self._resolve(function_name)
+        except KeyError:
+            return function_name  # not deployed (yet): kept as given
 
     def clear(self) -> None:
         """Remove every fault."""
@@ -186,7 +216,7 @@ class Lambda:
         self.strict_imports = strict_imports
 
     def function(self, name_or_arn: str) -> LocalFunction:
-        """The function of a name, ARN, logical id or construct id (KeyError if none)."""
+        """The function of a name, ARN, logical id, construct id or path (KeyError if none)."""
         return self._function(name_or_arn)
 
     def invoke(self, function_name: str, event: dict[str, Any]) -> InvokeResult:
@@ -203,6 +233,15 @@ class Lambda:
                     resource.logical_id,
                     _construct_id(resource.path),
                 ):
+                    return self.functions[resource.ref]
+        if "/" in name_or_arn:
+            # A construct path, as DeployedStack.physical_id takes it.
+            for stack in self._stacks.values():
+                try:
+                    resource = stack.resource(name_or_arn)
+                except KeyError:
+                    continue
+                if resource.type == "AWS::Lambda::Function":
                     return self.functions[resource.ref]
         raise KeyError(f"no function {name_or_arn!r} is deployed")
 
@@ -308,6 +347,12 @@ def _asset_only_modules(code_dir: Path | None) -> frozenset[str]:
     names = {p.stem for p in code_dir.glob("*.py")} | {
         p.name for p in code_dir.iterdir() if p.is_dir() and p.name.isidentifier()
     }
+    return frozenset(n for n in names if importlib.util.find_spec(n) is None)
+
+
+def _layer_only_modules(layer_dirs: Sequence[Path]) -> frozenset[str]:
+    """Top-level modules of a function's layers that the environment does not provide."""
+    names = set().union(*(top_level_names(d) for d in layer_dirs))
     return frozenset(n for n in names if importlib.util.find_spec(n) is None)
 
 
@@ -632,6 +677,7 @@ def _function(stack: Deployment, kind: str, logical_id: str, props: Mapping[str,
         timeout=float(props.get("Timeout", 3)),
         memory_size=int(props.get("MemorySize", 128)),
         role_arn=str(props.get("Role", "")),
+        layer_dirs=tuple(layer_dirs),
         import_scope=(
             ImportScope.of(code_dir, layer_dirs, powertools=powertools, unknown_layers=unknown)
             if stack.service(Lambda).strict_imports()

@@ -67,6 +67,7 @@ from lambda_blueprints.testing.activity import (
     ActivityLog,
     FailureRecord,
     Invocation,
+    InvocationThrottled,
     Invoker,
     InvokeResult,
     Outcome,
@@ -393,7 +394,8 @@ class SqsEventSourceMapping:
         unless a batching window is still open.
 
         Returns:
-            The number of messages delivered to the function in this round.
+            The number of messages sent to the function in this round (a throttled batch
+            counts: it was received, and comes back after its visibility timeout).
         """
         if not self.enabled:
             return 0
@@ -588,7 +590,14 @@ class SqsEventSourceMapping:
         ids = [m.message_id for m in batch]
         event = {"Records": [m.record for m in batch]}
         at = self.clock.now()
-        result = self.invoke(self.function_name, event)
+        try:
+            result = self.invoke(self.function_name, event)
+        except InvocationThrottled:
+            # The function was never reached, so nothing is logged or deleted: Lambda's
+            # poller leaves the batch to come back after its visibility timeout, its receive
+            # counted (a throttle too can take a message to the dead-letter queue).
+            self._keep(batch)
+            return
         failed, outcome = self._judge(result, ids)
         if self.fifo and failed:
             failed = fifo_messages_to_retry([(m.message_id, m.group_id) for m in batch], failed)
@@ -606,12 +615,15 @@ class SqsEventSourceMapping:
             )
         )
         self._delete([m for m in batch if m.message_id not in failed])
-        kept = [m for m in batch if m.message_id in failed]
+        self._keep([m for m in batch if m.message_id in failed])
+
+    def _keep(self, kept: list[_Message]) -> None:
+        """Leave messages in flight until their visibility timeout ends on the clock."""
         if self.fifo and kept:
             # Buffered messages of a group that just failed must not overtake the failed ones:
             # they wait in flight with them.
             blocked = {m.group_id for m in kept}
-            kept += [m for m in self._buffer if m.group_id in blocked]
+            kept = [*kept, *(m for m in self._buffer if m.group_id in blocked)]
             self._buffer = [m for m in self._buffer if m.group_id not in blocked]
         for message in kept:
             self._in_flight[message.message_id] = message
