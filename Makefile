@@ -82,9 +82,10 @@ demo: $(STAMP)
 chat: $(STAMP)
 	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(WHEELHOUSE) $(BIN)/python scripts/chat_locally.py
 
-## bench: local cloud throughput, handler costs and an Alleycat race (benchmarks/RESULTS.md).
+## bench: local cloud throughput, handler costs, dynamic DNS and an Alleycat race (benchmarks/RESULTS.md).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/local_cloud.py
+	$(BIN)/python benchmarks/dynamic_dns.py
 	$(BIN)/python benchmarks/race.py --seconds 60
 
 ## mutate: mutation testing of the handler code and the stream engine (mutmut); prints
