@@ -22,6 +22,22 @@ from typing import Any
 MAX_GET_RECORDS_LIMIT = 10_000
 
 
+def record_data(record: Any) -> bytes:
+    """A moto Kinesis record's data blob: moto 5.2.6 keeps bytes, earlier ones base64 text."""
+    data = record.data
+    return data if isinstance(data, bytes) else base64.b64decode(data)
+
+
+def record_arrival(record: Any) -> datetime.datetime:
+    """A moto Kinesis record's naive UTC arrival time, whichever way this moto keeps it.
+
+    moto 5.2.6 keeps a datetime in ``created_at``; earlier ones epoch seconds there and the
+    datetime in ``created_at_datetime``.
+    """
+    stored = getattr(record, "created_at_datetime", None)
+    return stored if isinstance(stored, datetime.datetime) else record.created_at
+
+
 def _milliseconds(stored: datetime.datetime) -> datetime.datetime:
     """The naive UTC arrival time moto stores as the API returns it: aware, truncated to the ms."""
     return stored.replace(microsecond=stored.microsecond // 1000 * 1000, tzinfo=datetime.UTC)
@@ -80,10 +96,10 @@ class MotoKinesisReader:
         return {
             "Records": [
                 {
-                    "Data": base64.b64decode(record.data),
+                    "Data": record_data(record),
                     "PartitionKey": record.partition_key,
                     "SequenceNumber": str(record.sequence_number),
-                    "ApproximateArrivalTimestamp": _milliseconds(record.created_at_datetime),
+                    "ApproximateArrivalTimestamp": _milliseconds(record_arrival(record)),
                 }
                 for record in records
             ],

@@ -10,6 +10,7 @@ while a local cloud runs and gives back the function that restores moto.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 
@@ -48,7 +49,9 @@ def apply() -> Callable[[], None]:
         if not results:
             return results, last, 0
         behind = records[newest_key].created_at - results[-1].created_at
-        return results, results[-1].sequence_number, int(behind * 1000)
+        # Epoch seconds before moto 5.2.6, datetimes since.
+        seconds = behind.total_seconds() if isinstance(behind, timedelta) else behind
+        return results, results[-1].sequence_number, int(seconds * 1000)
 
     replacements = {
         "get_records": get_records,
