@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -9,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from lambda_blueprints.testing import _moto_speedups
-from lambda_blueprints.testing._moto_reads import MotoKinesisReader
+from lambda_blueprints.testing._moto_reads import MotoKinesisReader, record_arrival, record_data
 
 
 @pytest.fixture
@@ -82,3 +84,26 @@ def test_limits_and_unknown_streams_fail_as_kinesis_does(kinesis: Any) -> None:
         reader.get_shard_iterator(
             StreamName="s", ShardId=shard["ShardId"], ShardIteratorType="AT_SEQUENCE_NUMBER"
         )
+
+
+#: moto keeps arrival times as naive UTC datetimes.
+ARRIVAL = datetime(2023, 11, 14, 22, 13, 20, 250_000, tzinfo=UTC).replace(tzinfo=None)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        # moto before 5.2.6: base64 text, epoch seconds plus a datetime beside them.
+        SimpleNamespace(
+            data="aGVsbG8=",
+            created_at=1_700_000_000.25,
+            created_at_datetime=ARRIVAL,
+        ),
+        # moto 5.2.6: bytes, and the datetime itself.
+        SimpleNamespace(data=b"hello", created_at=ARRIVAL),
+    ],
+    ids=["moto<5.2.6", "moto>=5.2.6"],
+)
+def test_records_of_either_moto_are_read_alike(record: Any) -> None:
+    assert record_data(record) == b"hello"
+    assert record_arrival(record) == ARRIVAL
