@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
@@ -50,3 +52,39 @@ class SurvivorChatStack(Stack):
             value=chat.alert_topic.topic_arn,
             description="Publish panic and motion alerts here",
         )
+
+
+def sign_in_offline(
+    deployed: Any, *, survivors: Sequence[str], password: str, sign_in_path: str
+) -> None:
+    """Ready a chat deployed into the local cloud for signing in without AWS.
+
+    Creates ``survivors`` in the ``Chat`` user pool (in moto) with ``password``, and points
+    the page's ``config.json`` at ``sign_in_path``, the path the local distribution
+    answers Cognito's sign-in on (``cloud.serve_distribution(sign_in_path=...)``).
+
+    Args:
+        deployed: The ``DeployedStack`` holding the ``Chat`` pattern.
+        survivors: User names to create.
+        password: Their permanent password.
+        sign_in_path: The local sign-in path of the distribution.
+    """
+    import boto3  # the local cloud's dependency, not the stack's
+
+    pool = deployed.physical_id("Chat/Users")
+    cognito = boto3.client("cognito-idp")
+    for name in survivors:
+        cognito.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS")
+        cognito.admin_set_user_password(
+            UserPoolId=pool, Username=name, Password=password, Permanent=True
+        )
+    s3 = boto3.client("s3")
+    bucket = deployed.physical_id("Chat/Site")
+    config = json.loads(s3.get_object(Bucket=bucket, Key="config.json")["Body"].read())
+    config["cognitoEndpoint"] = sign_in_path
+    s3.put_object(
+        Bucket=bucket,
+        Key="config.json",
+        Body=json.dumps(config).encode(),
+        ContentType="application/json",
+    )

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import boto3
 from aws_cdk import App, Stack
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from examples.survivor_chat import sign_in_offline
 from lambda_blueprints import SurvivorChat
 from lambda_blueprints.testing import LocalCloud
 
@@ -36,23 +41,7 @@ def main() -> int:
     SurvivorChat(stack, "Chat", cloud_watch_role=False)
     with LocalCloud() as cloud:
         deployed = cloud.deploy(stack)
-        pool = deployed.physical_id("Chat/Users")
-        cognito = boto3.client("cognito-idp")
-        for name in SURVIVORS:
-            cognito.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS")
-            cognito.admin_set_user_password(
-                UserPoolId=pool, Username=name, Password=PASSWORD, Permanent=True
-            )
-        s3 = boto3.client("s3")
-        bucket = deployed.physical_id("Chat/Site")
-        config = json.loads(s3.get_object(Bucket=bucket, Key="config.json")["Body"].read())
-        config["cognitoEndpoint"] = SIGN_IN_PATH
-        s3.put_object(
-            Bucket=bucket,
-            Key="config.json",
-            Body=json.dumps(config).encode(),
-            ContentType="application/json",
-        )
+        sign_in_offline(deployed, survivors=SURVIVORS, password=PASSWORD, sign_in_path=SIGN_IN_PATH)
         # A first alert on the topic, delivered by the loop below.
         (topic,) = [t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]]
         boto3.client("sns").publish(

@@ -18,6 +18,7 @@ import boto3
 import pytest
 from aws_cdk import App, DefaultStackSynthesizer, Stack
 
+from examples.survivor_chat import sign_in_offline
 from lambda_blueprints import SurvivorChat
 from lambda_blueprints.testing import DeployedStack, LocalCloud, LocalServer
 from tests.conftest import CDK_CONTEXT
@@ -42,23 +43,9 @@ def chat() -> Iterator[tuple[LocalCloud, DeployedStack, LocalServer]]:
     SurvivorChat(stack, "Chat", cloud_watch_role=False)
     with LocalCloud() as cloud:
         deployed = cloud.deploy(stack)
-        pool = deployed.physical_id("Chat/Users")
-        cognito = boto3.client("cognito-idp")
-        for name in ("ana", "ben"):
-            cognito.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS")
-            cognito.admin_set_user_password(
-                UserPoolId=pool, Username=name, Password=PASSWORD, Permanent=True
-            )
         # The test's arrangement: the page signs in at the distribution's local sign-in path.
-        s3 = boto3.client("s3")
-        bucket = deployed.physical_id("Chat/Site")
-        config = json.loads(s3.get_object(Bucket=bucket, Key="config.json")["Body"].read())
-        config["cognitoEndpoint"] = SIGN_IN_PATH
-        s3.put_object(
-            Bucket=bucket,
-            Key="config.json",
-            Body=json.dumps(config).encode(),
-            ContentType="application/json",
+        sign_in_offline(
+            deployed, survivors=("ana", "ben"), password=PASSWORD, sign_in_path=SIGN_IN_PATH
         )
         with cloud.serve_distribution(sign_in_path=SIGN_IN_PATH) as server:
             yield cloud, deployed, server

@@ -32,6 +32,8 @@ from lambda_blueprints._validation import (
 from lambda_blueprints.constructs.function import (
     BlueprintFunction,
     check_function_options,
+    failure_queue_alarms,
+    failure_queues,
     invoked_asynchronously,
 )
 
@@ -357,23 +359,13 @@ class Ec2DynamicDns(Construct):
             time_to_live_attribute="expiresAt",
             removal_policy=RemovalPolicy.RETAIN,
         )
-        queue_key = kms.Key(
-            self,
-            "QueueKey",
-            description=f"Encrypts the queues of {self.node.path}",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        queue_key, dead_letter_queue, failure_queue = failure_queues(self)
         #: The key of both queues.
         self.queue_key: kms.Key = queue_key
         #: Events EventBridge could not deliver to the function.
-        self.dead_letter_queue: sqs.Queue = _defaults.failure_queue(
-            self, "DeadLetterQueue", encryption_key=queue_key
-        )
+        self.dead_letter_queue: sqs.Queue = dead_letter_queue
         #: Invocations that failed every retry, and events the code parks.
-        self.failure_queue: sqs.Queue = _defaults.failure_queue(
-            self, "FailureQueue", encryption_key=queue_key
-        )
+        self.failure_queue: sqs.Queue = failure_queue
 
         stack = Stack.of(self)
         env = {
@@ -478,21 +470,15 @@ class Ec2DynamicDns(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             self.alarms["failed_invocations"] = _defaults.add_alarm_action(failed, alarm_topic)
-            self.alarms["dead_letter_queue_depth"] = _defaults.queue_depth_alarm(
+            self.alarms |= failure_queue_alarms(
                 self,
-                "DeadLetterQueueDepthAlarm",
                 self.dead_letter_queue,
-                topic=alarm_topic,
-                description="EventBridge could not deliver EC2 state changes to the "
-                "function; they wait in the dead-letter queue.",
-            )
-            self.alarms["failure_queue_depth"] = _defaults.queue_depth_alarm(
-                self,
-                "FailureQueueDepthAlarm",
                 self.failure_queue,
                 topic=alarm_topic,
-                description="EC2 state changes the function could not apply wait in the "
-                "failure queue with their reason.",
+                dead_letter="EventBridge could not deliver EC2 state changes to the function; "
+                "they wait in the dead-letter queue.",
+                failure="EC2 state changes the function could not apply wait in the failure "
+                "queue with their reason.",
             )
 
     def _private_zone(

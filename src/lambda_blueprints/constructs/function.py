@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -283,3 +283,51 @@ def invoked_asynchronously(
         on_failure=_defaults.QueueOnFailure(failure_queue),
     )
     return blueprint
+
+
+def failure_queues(scope: Construct) -> tuple[kms.Key, sqs.Queue, sqs.Queue]:
+    """``QueueKey``, and ``DeadLetterQueue`` and ``FailureQueue`` encrypted with it.
+
+    The dead-letter queue keeps what the invoking service could not deliver; the failure
+    queue, what failed every retry and what the code parks. The key is always the
+    construct's own, so that its policy can let that service use it for this source only.
+    """
+    key = kms.Key(
+        scope,
+        "QueueKey",
+        description=f"Encrypts the queues of {scope.node.path}",
+        enable_key_rotation=True,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    return (
+        key,
+        _defaults.failure_queue(scope, "DeadLetterQueue", encryption_key=key),
+        _defaults.failure_queue(scope, "FailureQueue", encryption_key=key),
+    )
+
+
+def failure_queue_alarms(
+    scope: Construct,
+    dead_letter_queue: sqs.IQueue,
+    failure_queue: sqs.IQueue,
+    *,
+    topic: sns.ITopic | None,
+    dead_letter: str,
+    failure: str,
+) -> dict[str, cloudwatch.Alarm]:
+    """``dead_letter_queue_depth`` and ``failure_queue_depth``: a message waits in either.
+
+    ``dead_letter`` and ``failure`` are the alarms' descriptions.
+    """
+    return {
+        "dead_letter_queue_depth": _defaults.queue_depth_alarm(
+            scope,
+            "DeadLetterQueueDepthAlarm",
+            dead_letter_queue,
+            topic=topic,
+            description=dead_letter,
+        ),
+        "failure_queue_depth": _defaults.queue_depth_alarm(
+            scope, "FailureQueueDepthAlarm", failure_queue, topic=topic, description=failure
+        ),
+    }

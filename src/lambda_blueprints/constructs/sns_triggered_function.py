@@ -17,7 +17,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from lambda_blueprints import _defaults
 from lambda_blueprints._validation import (
     check_choice,
     check_duration_range,
@@ -27,6 +26,8 @@ from lambda_blueprints._validation import (
 from lambda_blueprints.constructs.function import (
     BlueprintFunction,
     check_function_options,
+    failure_queue_alarms,
+    failure_queues,
     invoked_asynchronously,
 )
 
@@ -161,13 +162,7 @@ class SnsTriggeredFunction(Construct):
 
         # The queues' key is always the construct's own: its policy lets SNS use it for this
         # topic only, and a key the topic were encrypted with could not name the topic.
-        queue_key = kms.Key(
-            self,
-            "QueueKey",
-            description=f"Encrypts the queues of {self.node.path}",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        queue_key, dead_letter_queue, failure_queue = failure_queues(self)
         #: The key of both queues.
         self.queue_key: kms.Key = queue_key
         if topic is None:
@@ -187,13 +182,9 @@ class SnsTriggeredFunction(Construct):
         #: The topic the function is subscribed to.
         self.topic: sns.ITopic = topic
         #: Messages SNS could not deliver to the function.
-        self.dead_letter_queue: sqs.Queue = _defaults.failure_queue(
-            self, "DeadLetterQueue", encryption_key=queue_key
-        )
+        self.dead_letter_queue: sqs.Queue = dead_letter_queue
         #: Invocations that failed every retry, and records the code parks.
-        self.failure_queue: sqs.Queue = _defaults.failure_queue(
-            self, "FailureQueue", encryption_key=queue_key
-        )
+        self.failure_queue: sqs.Queue = failure_queue
         options: dict[str, Any] = {
             "memory_size": memory_size,
             "timeout": timeout,
@@ -247,21 +238,15 @@ class SnsTriggeredFunction(Construct):
         #: ``dead_letter_queue_depth`` and ``failure_queue_depth``.
         self.alarms: dict[str, cloudwatch.Alarm] = dict(self.blueprint.alarms)
         if alarms:
-            self.alarms["dead_letter_queue_depth"] = _defaults.queue_depth_alarm(
+            self.alarms |= failure_queue_alarms(
                 self,
-                "DeadLetterQueueDepthAlarm",
                 self.dead_letter_queue,
-                topic=alarm_topic,
-                description="SNS could not deliver messages to the function; they wait in "
-                "the dead-letter queue.",
-            )
-            self.alarms["failure_queue_depth"] = _defaults.queue_depth_alarm(
-                self,
-                "FailureQueueDepthAlarm",
                 self.failure_queue,
                 topic=alarm_topic,
-                description="Messages the function could not process wait in the failure "
-                "queue with their reason.",
+                dead_letter="SNS could not deliver messages to the function; they wait in the "
+                "dead-letter queue.",
+                failure="Messages the function could not process wait in the failure queue "
+                "with their reason.",
             )
 
     def _allow_sns_to_use(self, key: kms.IKey) -> None:
